@@ -1,0 +1,83 @@
+//! # shmcast
+//!
+//! A single-producer, many-consumer broadcast ring of variable-size byte
+//! messages over any byte region it is given: a `static`, the stack, the heap,
+//! or shared memory mapped by several processes. `#![no_std]`, no allocation.
+//!
+//! ## The model
+//!
+//! One [`Writer`] appends records (payload, 64-bit sequence number, 32-bit tag)
+//! to a ring of `capacity` bytes and never waits for lossy readers. Any number
+//! of [`Reader`]s follow it; a reader that falls a whole ring behind is told
+//! exactly how much it lost ([`Read::Lapped`]) and resumes at the oldest (or
+//! newest) record still valid.
+//!
+//! ## Guarantees
+//!
+//! - **Shared memory is untrusted.** [`Ring::attach`] validates every header
+//!   field and keeps its own copy of the sizes. Every read bounds-checks the
+//!   record it finds and then re-checks the producer's intent, so any byte
+//!   pattern yields a typed error or a well-formed message: no panic, no
+//!   out-of-bounds access, no unbounded loop.
+//! - **No data race.** Ring bytes are only ever accessed as aligned 64-bit
+//!   atomic words (`copy`), ordered by the intent protocol's fences (see
+//!   [`writer`]); correct on weakly ordered CPUs, checked by Miri and loom.
+//! - **Nothing half-written is published.** A [`Claim`] dropped without
+//!   commit (including by a panic) aborts.
+//! - **Restarts are visible.** A new producer continues the sequence or
+//!   restarts the stream with an explicit [`Read::Restarted`].
+//!
+//! ## Example
+//!
+//! ```
+//! use shmcast::{InlineRegion, Ring, RingConfig, Read, Start};
+//!
+//! static REGION: InlineRegion<{ shmcast::layout::ring_size(4096, 0) }> = InlineRegion::new();
+//!
+//! let ring = Ring::create(&REGION, &RingConfig::new(4096)).unwrap();
+//! let mut writer = ring.writer().unwrap();
+//! let mut reader = ring.reader(Start::Tail).unwrap();
+//!
+//! writer.write_tagged(42, b"tick").unwrap();
+//! let mut buf = [0u8; 256];
+//! match reader.try_read(&mut buf).unwrap() {
+//!     Read::Message(m) => assert_eq!((&buf[..m.len], m.tag, m.seq), (&b"tick"[..], 42, 0)),
+//!     other => panic!("{other:?}"),
+//! }
+//! assert_eq!(reader.try_read(&mut buf).unwrap(), Read::Empty);
+//! ```
+#![no_std]
+#![deny(unsafe_op_in_unsafe_fn)]
+#![warn(missing_docs)]
+
+#[cfg(test)]
+extern crate std;
+
+mod checksum;
+mod copy;
+pub mod error;
+mod header;
+pub mod layout;
+mod reader;
+mod region;
+mod ring;
+mod sync;
+pub mod writer;
+
+#[cfg(all(loom, test))]
+mod loom_tests;
+
+pub use error::{
+    AttachError, CreateError, JoinError, OutOfBounds, ProducerError, ReadError, WriteError,
+};
+pub use reader::{
+    Event, LapPolicy, Message, MessageRef, Pending, Read, Reader, ReaderStats, Start,
+};
+pub use region::{InlineRegion, Region};
+pub use ring::{Ring, RingConfig, Status};
+pub use writer::{Claim, Continuation, Writer};
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;

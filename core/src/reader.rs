@@ -1,0 +1,637 @@
+//! Lossy readers: join, read, detect laps with exact counts, resynchronise.
+//!
+//! Every read validates inside itself: read the record header, bounds-check it,
+//! copy the payload, then re-check the producer's intent (see the protocol in
+//! [`crate::writer`]). Nothing read is trusted, and the reader's position moves
+//! only past a record that passed every check.
+
+use crate::copy;
+use crate::error::{JoinError, ReadError};
+use crate::layout::kind;
+use crate::ring::{Peek, Record, Ring};
+use crate::sync::Ordering;
+
+/// Where a new reader starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Start {
+    /// After the newest published message: only messages published from now on.
+    Tail,
+    /// At the newest published message.
+    Latest,
+    /// At the oldest message still in the ring.
+    Oldest,
+    /// At the message with this sequence number, if it is still in the ring
+    /// (or is the next one to be published).
+    Seq(u64),
+}
+
+/// Where a lapped reader resumes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LapPolicy {
+    /// At the oldest record still valid: lose as little as possible.
+    #[default]
+    Oldest,
+    /// At the newest message: skip to the present.
+    Latest,
+}
+
+/// What a message read carried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Message {
+    /// Payload length (the bytes written to the caller's buffer).
+    pub len: usize,
+    /// Sequence number: consecutive for consecutive messages of a ring.
+    pub seq: u64,
+    /// The producer's user tag.
+    pub tag: u32,
+}
+
+/// The outcome of one read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[must_use]
+pub enum Read {
+    /// A message, copied to the start of the caller's buffer.
+    Message(Message),
+    /// Nothing new has been published.
+    Empty,
+    /// The producer overwrote messages before this reader got to them. The
+    /// reader has resynchronised by its [`LapPolicy`]; the counts are exact.
+    Lapped {
+        /// Messages skipped.
+        lost_messages: u64,
+        /// Ring bytes skipped (records with their headers and padding).
+        lost_bytes: u64,
+    },
+    /// A new producer restarted the stream: what follows comes from it.
+    Restarted {
+        /// The new producer's epoch.
+        epoch: u64,
+        /// Sequence number of the first message of the restarted stream.
+        seq: u64,
+    },
+}
+
+impl Read {
+    /// The message, if this is one.
+    pub fn message(self) -> Option<Message> {
+        match self {
+            Read::Message(m) => Some(m),
+            _ => None,
+        }
+    }
+}
+
+/// Counters of one reader's life.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReaderStats {
+    /// Messages read.
+    pub messages: u64,
+    /// Times lapped.
+    pub laps: u64,
+    /// Messages lost to laps.
+    pub lost_messages: u64,
+    /// Ring bytes lost to laps.
+    pub lost_bytes: u64,
+}
+
+/// A lossy reader: the producer never waits for it.
+///
+/// ```
+/// # use shmcast::{InlineRegion, Ring, RingConfig, Start, Read};
+/// # static REGION: InlineRegion<{ shmcast::layout::ring_size(256, 0) }> = InlineRegion::new();
+/// let ring = Ring::create(&REGION, &RingConfig::new(256)).unwrap();
+/// let mut w = ring.writer().unwrap();
+/// let mut r = ring.reader(Start::Oldest).unwrap();
+/// for i in 0u64..40 {
+///     w.write(&i.to_le_bytes()).unwrap(); // 24-byte records: the ring holds ~10
+/// }
+/// let mut buf = [0u8; 8];
+/// match r.try_read(&mut buf).unwrap() {
+///     Read::Lapped { lost_messages, .. } => assert!(lost_messages > 0),
+///     other => panic!("expected a lap, got {other:?}"),
+/// }
+/// let m = r.try_read(&mut buf).unwrap().message().unwrap();
+/// assert_eq!(u64::from_le_bytes(buf), m.seq);
+/// ```
+///
+/// Cloning a reader gives a second one at the same place, with its own position.
+#[derive(Debug, Clone)]
+pub struct Reader<'a> {
+    ring: Ring<'a>,
+    cursor: u64,
+    /// Sequence expected at `cursor`.
+    seq: u64,
+    /// Newest restart epoch this reader knows about.
+    restart_epoch: u64,
+    pending_restart: Option<u64>,
+    policy: LapPolicy,
+    tolerance: u64,
+    stats: ReaderStats,
+}
+
+/// A place in the ring where a reader can stand.
+#[derive(Debug, Clone, Copy)]
+struct Spot {
+    pos: u64,
+    /// Sequence expected at `pos`.
+    seq: u64,
+    /// The record at `pos`, or `None` when `pos` is the tail.
+    rec: Option<Record>,
+}
+
+/// Why a walk found no spot.
+enum Unsettled {
+    /// Overwritten or not yet published under us: look again.
+    Retry,
+    /// Damaged although not overwritten.
+    Corrupt(u64),
+}
+
+/// What the next record is, before copying.
+enum Next {
+    Record(u64, Record),
+    Done(Read),
+}
+
+// Under loom every retry multiplies the explored states; two show the retry path.
+const ATTEMPTS: usize = if cfg!(all(loom, test)) { 2 } else { 8 };
+
+fn seq_after(r: &Record) -> u64 {
+    if r.kind == kind::MESSAGE {
+        r.seq.wrapping_add(1)
+    } else {
+        r.seq
+    }
+}
+
+impl<'a> Ring<'a> {
+    /// A new lossy reader starting at `start`.
+    ///
+    /// # Errors
+    /// [`JoinError::NotPresent`] for a sequence no longer (or not yet) in the
+    /// ring; [`JoinError::Unstable`] if no intact record could be found in a
+    /// bounded number of attempts (damaged memory, or a producer lapping the
+    /// whole ring faster than one header read).
+    pub fn reader(self, start: Start) -> Result<Reader<'a>, JoinError> {
+        let mut r = Reader {
+            ring: self,
+            cursor: 0,
+            seq: 0,
+            restart_epoch: 0,
+            pending_restart: None,
+            policy: LapPolicy::Oldest,
+            tolerance: 0,
+            stats: ReaderStats::default(),
+        };
+        let h = self.hdr;
+        for _ in 0..ATTEMPTS {
+            let tail = h.tail.load(Ordering::Acquire);
+            let restart_epoch = h.restart_epoch.load(Ordering::Relaxed);
+            let restart_pos = h.restart_pos.load(Ordering::Relaxed);
+            if tail == 0 {
+                r.restart_epoch = restart_epoch;
+                return Ok(r);
+            }
+            let hint = match start {
+                Start::Tail | Start::Latest => h.latest.load(Ordering::Relaxed),
+                Start::Oldest | Start::Seq(_) => h.head.load(Ordering::Relaxed),
+            };
+            let mut spot = match self.settle(hint, tail, 0, None) {
+                Ok(spot) => spot,
+                Err(_) => continue,
+            };
+            match start {
+                Start::Tail => {
+                    if let Some(rec) = spot.rec {
+                        spot = Spot {
+                            pos: spot.pos + rec.size,
+                            seq: seq_after(&rec),
+                            rec: None,
+                        };
+                    }
+                }
+                Start::Seq(want) => match self.seek(spot, tail, want) {
+                    Ok(Some(s)) => spot = s,
+                    Ok(None) => return Err(JoinError::NotPresent { seq: want }),
+                    Err(()) => continue,
+                },
+                Start::Latest | Start::Oldest => {}
+            }
+            r.cursor = spot.pos;
+            r.seq = spot.seq;
+            // A restart marker still ahead of us is reported when read.
+            r.restart_epoch = if spot.pos <= restart_pos {
+                0
+            } else {
+                restart_epoch
+            };
+            return Ok(r);
+        }
+        Err(JoinError::Unstable)
+    }
+
+    /// Walk forward from `spot` to the message with sequence `want`.
+    fn seek(&self, mut spot: Spot, tail: u64, want: u64) -> Result<Option<Spot>, ()> {
+        for _ in 0..self.walk_limit() {
+            if spot.seq == want && spot.rec.is_none_or(|r| r.kind == kind::MESSAGE) {
+                return Ok(Some(spot));
+            }
+            if spot.seq > want {
+                return Ok(None);
+            }
+            let Some(rec) = spot.rec else {
+                return Ok(None);
+            };
+            spot = self
+                .settle(spot.pos + rec.size, tail, 0, Some(seq_after(&rec)))
+                .map_err(|_| ())?;
+        }
+        Err(())
+    }
+
+    fn walk_limit(&self) -> u64 {
+        self.geo.capacity / 8 + 2
+    }
+
+    /// From `pos`, find the first record that is intact and at least
+    /// `tolerance` bytes from being overwritten, or the tail if every record
+    /// up to it is too close (then its sequence must be known from the walk).
+    fn settle(
+        &self,
+        mut pos: u64,
+        tail: u64,
+        tolerance: u64,
+        mut seq: Option<u64>,
+    ) -> Result<Spot, Unsettled> {
+        for _ in 0..self.walk_limit() {
+            if pos >= tail {
+                return match seq {
+                    Some(seq) if pos == tail => Ok(Spot {
+                        pos,
+                        seq,
+                        rec: None,
+                    }),
+                    _ => Err(Unsettled::Retry),
+                };
+            }
+            match self.peek(pos) {
+                Peek::Padding { next } => {
+                    if self.overwritten(pos, 0) {
+                        return Err(Unsettled::Retry);
+                    }
+                    pos = next;
+                }
+                Peek::Record(rec) => {
+                    if pos.saturating_add(rec.size) > tail || self.overwritten(pos, 0) {
+                        return Err(Unsettled::Retry);
+                    }
+                    if tolerance != 0 && self.overwritten(pos, tolerance) {
+                        seq = Some(seq_after(&rec));
+                        pos += rec.size;
+                        continue;
+                    }
+                    return Ok(Spot {
+                        pos,
+                        seq: rec.seq,
+                        rec: Some(rec),
+                    });
+                }
+                Peek::Bad => {
+                    return Err(if self.overwritten(pos, 0) {
+                        Unsettled::Retry
+                    } else {
+                        Unsettled::Corrupt(pos)
+                    });
+                }
+            }
+        }
+        Err(Unsettled::Retry)
+    }
+}
+
+impl<'a> Reader<'a> {
+    /// Choose where to resume after a lap (default [`LapPolicy::Oldest`]).
+    pub fn set_lap_policy(&mut self, policy: LapPolicy) {
+        self.policy = policy;
+    }
+
+    /// Declare this reader lapped once it is within `numerator / denominator`
+    /// of the capacity from being overwritten, instead of at the edge, so that
+    /// a slow reader resynchronises before it races the producer. Clamped to a
+    /// quarter of the capacity.
+    pub fn set_fall_behind_tolerance(&mut self, numerator: u64, denominator: u64) {
+        let cap = self.ring.geo.capacity;
+        let t = cap
+            .checked_mul(numerator)
+            .and_then(|x| x.checked_div(denominator))
+            .unwrap_or(0);
+        self.tolerance = t.min(cap / 4) & !7;
+    }
+
+    /// The reader's position in the ring (bytes since the stream began).
+    pub fn position(&self) -> u64 {
+        self.cursor
+    }
+
+    /// The sequence number the next message should carry.
+    pub fn next_seq(&self) -> u64 {
+        self.seq
+    }
+
+    /// Counters of this reader's life.
+    pub fn stats(&self) -> ReaderStats {
+        self.stats
+    }
+
+    /// The ring this reader reads.
+    pub fn ring(&self) -> Ring<'a> {
+        self.ring
+    }
+
+    /// Read the next message into `buf` without waiting.
+    ///
+    /// Returns [`Read::Message`] (payload in `buf[..len]`), [`Read::Empty`],
+    /// [`Read::Lapped`] with exact loss counts (the reader has already
+    /// resynchronised), or [`Read::Restarted`].
+    ///
+    /// # Errors
+    /// A [`ReadError`]; the position is unchanged, so the call can be repeated
+    /// (for example with a larger buffer after [`ReadError::BufferTooSmall`]).
+    #[inline]
+    pub fn try_read(&mut self, buf: &mut [u8]) -> Result<Read, ReadError> {
+        let origin = self.cursor;
+        let (pos, rec) = match self.next()? {
+            Next::Done(read) => return Ok(read),
+            Next::Record(pos, rec) => (pos, rec),
+        };
+        let len = rec.len as usize;
+        let Some(dst) = buf.get_mut(..len) else {
+            if self.ring.overwritten(pos, self.tolerance) {
+                return self.lapped(origin).map(Self::done);
+            }
+            return Err(ReadError::BufferTooSmall { needed: len });
+        };
+        copy::copy_out(self.ring.data, self.ring.payload_word(pos), dst);
+        if self.ring.overwritten(pos, self.tolerance) {
+            return self.lapped(origin).map(Self::done);
+        }
+        if self.ring.geo.checksum && Ring::checksum_of(&rec, dst) != rec.sum {
+            return Err(ReadError::Checksum { seq: rec.seq });
+        }
+        self.advance(pos, &rec);
+        Ok(Read::Message(Message {
+            len,
+            seq: rec.seq,
+            tag: rec.tag,
+        }))
+    }
+
+    /// Iterate over what is pending now, as lazy [`MessageRef`] handles whose
+    /// payload is copied (and validated) only when read. The iteration stops at
+    /// the tail as it was when this was called, and after the first error.
+    pub fn pending(&mut self) -> Pending<'_, 'a> {
+        let end = self.ring.hdr.tail.load(Ordering::Acquire);
+        Pending {
+            reader: self,
+            end,
+            failed: false,
+        }
+    }
+
+    fn done(next: Next) -> Read {
+        match next {
+            Next::Done(read) => read,
+            Next::Record(..) => Read::Empty,
+        }
+    }
+
+    fn advance(&mut self, pos: u64, rec: &Record) {
+        self.cursor = pos + rec.size;
+        self.seq = rec.seq.wrapping_add(1);
+        self.stats.messages += 1;
+    }
+
+    /// Find the next message record at the cursor, handling padding, restarts
+    /// and laps on the way.
+    #[inline]
+    fn next(&mut self) -> Result<Next, ReadError> {
+        // Losses count from where this call began, padding skipped included.
+        let origin = self.cursor;
+        // A lap lands on a record; padding and one restart marker take two more turns.
+        for _ in 0..4 {
+            if let Some(epoch) = self.pending_restart.take() {
+                return Ok(Next::Done(Read::Restarted {
+                    epoch,
+                    seq: self.seq,
+                }));
+            }
+            let ring = self.ring;
+            let tail = ring.hdr.tail.load(Ordering::Acquire);
+            let pos = self.cursor;
+            if pos >= tail {
+                if pos > tail {
+                    // Positions never go back; this ring was re-created or damaged.
+                    return Err(ReadError::Corrupt { position: pos });
+                }
+                return Ok(Next::Done(Read::Empty));
+            }
+            match ring.peek(pos) {
+                Peek::Padding { next } => {
+                    if ring.overwritten(pos, self.tolerance) {
+                        return self.lapped(origin);
+                    }
+                    self.cursor = next;
+                }
+                Peek::Record(rec) => {
+                    let fits = pos.saturating_add(rec.size) <= tail;
+                    let in_order = rec.kind == kind::RESTART || rec.seq == self.seq;
+                    if !(fits && in_order) {
+                        if ring.overwritten(pos, self.tolerance) {
+                            return self.lapped(origin);
+                        }
+                        return Err(ReadError::Corrupt { position: pos });
+                    }
+                    if rec.kind == kind::MESSAGE {
+                        return Ok(Next::Record(pos, rec));
+                    }
+                    let epoch = copy::load(ring.data, ring.payload_word(pos));
+                    if ring.overwritten(pos, self.tolerance) {
+                        return self.lapped(origin);
+                    }
+                    self.cursor = pos + rec.size;
+                    let jumped = rec.seq != self.seq;
+                    self.seq = rec.seq;
+                    if epoch != self.restart_epoch || jumped {
+                        self.restart_epoch = epoch;
+                        return Ok(Next::Done(Read::Restarted {
+                            epoch,
+                            seq: rec.seq,
+                        }));
+                    }
+                }
+                Peek::Bad => {
+                    if ring.overwritten(pos, self.tolerance) {
+                        return self.lapped(origin);
+                    }
+                    return Err(ReadError::Corrupt { position: pos });
+                }
+            }
+        }
+        Ok(Next::Done(Read::Empty))
+    }
+
+    /// The producer lapped us: resynchronise by policy and count the loss.
+    #[cold]
+    fn lapped(&mut self, origin: u64) -> Result<Next, ReadError> {
+        let ring = self.ring;
+        let h = ring.hdr;
+        for _ in 0..ATTEMPTS {
+            let tail = h.tail.load(Ordering::Acquire);
+            let restart_epoch = h.restart_epoch.load(Ordering::Relaxed);
+            let restart_pos = h.restart_pos.load(Ordering::Relaxed);
+            let hint = match self.policy {
+                LapPolicy::Oldest => h.head.load(Ordering::Relaxed),
+                LapPolicy::Latest => h.latest.load(Ordering::Relaxed),
+            };
+            // Under a fall-behind tolerance the head may not have passed us yet.
+            let from = hint.max(self.cursor);
+            let spot = match ring.settle(from, tail, self.tolerance, None) {
+                Ok(spot) => spot,
+                Err(Unsettled::Retry) => continue,
+                Err(Unsettled::Corrupt(position)) => {
+                    return Err(ReadError::Corrupt { position });
+                }
+            };
+            if spot.pos == self.cursor {
+                continue;
+            }
+            let lost_messages = spot.seq.saturating_sub(self.seq);
+            let lost_bytes = spot.pos - origin.min(self.cursor);
+            self.cursor = spot.pos;
+            self.seq = spot.seq;
+            if restart_epoch != self.restart_epoch && spot.pos > restart_pos {
+                // The restart marker was among the lost records.
+                self.restart_epoch = restart_epoch;
+                self.pending_restart = Some(restart_epoch);
+            }
+            self.stats.laps += 1;
+            self.stats.lost_messages += lost_messages;
+            self.stats.lost_bytes += lost_bytes;
+            return Ok(Next::Done(Read::Lapped {
+                lost_messages,
+                lost_bytes,
+            }));
+        }
+        Err(ReadError::Overrun)
+    }
+}
+
+/// A message in the ring, read lazily: cheap to clone, validated when read.
+#[derive(Debug, Clone, Copy)]
+pub struct MessageRef<'a> {
+    ring: Ring<'a>,
+    pos: u64,
+    rec: Record,
+}
+
+impl MessageRef<'_> {
+    /// What the record header said (payload length, sequence, tag).
+    pub fn meta(&self) -> Message {
+        Message {
+            len: self.rec.len as usize,
+            seq: self.rec.seq,
+            tag: self.rec.tag,
+        }
+    }
+
+    /// Copy the payload into `buf`, then check that the producer has not
+    /// overwritten it meanwhile.
+    ///
+    /// # Errors
+    /// [`ReadError::Overwritten`] if it was (the message is gone),
+    /// [`ReadError::BufferTooSmall`], or [`ReadError::Checksum`].
+    pub fn read(&self, buf: &mut [u8]) -> Result<Message, ReadError> {
+        let len = self.rec.len as usize;
+        let dst = buf
+            .get_mut(..len)
+            .ok_or(ReadError::BufferTooSmall { needed: len })?;
+        copy::copy_out(self.ring.data, self.ring.payload_word(self.pos), dst);
+        if self.ring.overwritten(self.pos, 0) {
+            return Err(ReadError::Overwritten { seq: self.rec.seq });
+        }
+        if self.ring.geo.checksum && Ring::checksum_of(&self.rec, dst) != self.rec.sum {
+            return Err(ReadError::Checksum { seq: self.rec.seq });
+        }
+        Ok(self.meta())
+    }
+
+    /// Whether the message is still in the ring (it may be gone by the time it is read).
+    pub fn is_current(&self) -> bool {
+        !self.ring.overwritten(self.pos, 0)
+    }
+}
+
+/// One step of [`Reader::pending`].
+#[derive(Debug, Clone, Copy)]
+pub enum Event<'a> {
+    /// A message, to be read through the handle.
+    Message(MessageRef<'a>),
+    /// As [`Read::Lapped`].
+    Lapped {
+        /// Messages skipped.
+        lost_messages: u64,
+        /// Ring bytes skipped.
+        lost_bytes: u64,
+    },
+    /// As [`Read::Restarted`].
+    Restarted {
+        /// The new producer's epoch.
+        epoch: u64,
+        /// Sequence of the first message of the restarted stream.
+        seq: u64,
+    },
+}
+
+/// Iterator over the messages pending for a reader (see [`Reader::pending`]).
+#[derive(Debug)]
+pub struct Pending<'r, 'a> {
+    reader: &'r mut Reader<'a>,
+    end: u64,
+    failed: bool,
+}
+
+impl<'a> Iterator for Pending<'_, 'a> {
+    type Item = Result<Event<'a>, ReadError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.failed || self.reader.cursor >= self.end {
+            return None;
+        }
+        let next = match self.reader.next() {
+            Ok(next) => next,
+            Err(e) => {
+                self.failed = true;
+                return Some(Err(e));
+            }
+        };
+        Some(Ok(match next {
+            Next::Record(pos, rec) => {
+                self.reader.advance(pos, &rec);
+                Event::Message(MessageRef {
+                    ring: self.reader.ring,
+                    pos,
+                    rec,
+                })
+            }
+            Next::Done(Read::Empty) | Next::Done(Read::Message(_)) => return None,
+            Next::Done(Read::Lapped {
+                lost_messages,
+                lost_bytes,
+            }) => Event::Lapped {
+                lost_messages,
+                lost_bytes,
+            },
+            Next::Done(Read::Restarted { epoch, seq }) => Event::Restarted { epoch, seq },
+        }))
+    }
+}

@@ -1,0 +1,553 @@
+//! [`Ring`]: a validated view of a ring in a region, and the record walk that
+//! the writer and readers share.
+
+use crate::copy;
+#[cfg(not(all(loom, test)))]
+use crate::error::AttachError;
+use crate::error::{CreateError, ProducerError};
+use crate::header::{Header, Slot};
+use crate::layout::{self, flags, kind};
+use crate::sync::{fence, AtomicU64, Ordering};
+use crate::writer::{Continuation, Writer};
+
+/// How a ring is made: capacity, message limit, consumer slots, checksums.
+///
+/// ```
+/// let cfg = shmcast::RingConfig::new(1 << 16).max_message(1024).slots(4).checksum(true);
+/// assert_eq!(cfg.region_size(), shmcast::layout::ring_size(1 << 16, 4));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RingConfig {
+    capacity: u64,
+    max_message: Option<u64>,
+    slots: u64,
+    checksum: bool,
+}
+
+impl RingConfig {
+    /// A ring with `capacity` data bytes (a power of two), the largest message
+    /// the capacity allows, no consumer slots and no checksums.
+    pub const fn new(capacity: usize) -> Self {
+        RingConfig {
+            capacity: capacity as u64,
+            max_message: None,
+            slots: 0,
+            checksum: false,
+        }
+    }
+    /// Largest payload a message may carry (default: a quarter of the capacity
+    /// less the record header; at most half of it less the header).
+    pub const fn max_message(mut self, len: usize) -> Self {
+        self.max_message = Some(len as u64);
+        self
+    }
+    /// Number of consumer slots in the header (for gating and observable consumers).
+    pub const fn slots(mut self, slots: usize) -> Self {
+        self.slots = slots as u64;
+        self
+    }
+    /// Whether every record carries an xxh3-64 checksum seeded with its sequence.
+    pub const fn checksum(mut self, on: bool) -> Self {
+        self.checksum = on;
+        self
+    }
+    /// Bytes a region needs to hold this ring.
+    pub const fn region_size(&self) -> usize {
+        layout::ring_size(self.capacity as usize, self.slots as usize)
+    }
+    fn flags(&self) -> u64 {
+        if self.checksum {
+            flags::CHECKSUM
+        } else {
+            0
+        }
+    }
+}
+
+/// The sizes of a ring, validated once and then never re-read from shared memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Geometry {
+    pub capacity: u64,
+    pub mask: u64,
+    pub max_message: u64,
+    /// Record header size: 16, or 24 with checksums.
+    pub header: u64,
+    pub checksum: bool,
+    pub slots: usize,
+}
+
+impl Geometry {
+    /// Check a configuration; used by `create` and by loom tests.
+    pub(crate) fn from_config(cfg: &RingConfig) -> Result<Geometry, CreateError> {
+        let capacity = cfg.capacity;
+        if !capacity.is_power_of_two()
+            || !(layout::MIN_CAPACITY..=layout::MAX_CAPACITY).contains(&capacity)
+        {
+            return Err(CreateError::BadCapacity { capacity });
+        }
+        if cfg.slots > layout::MAX_SLOTS {
+            return Err(CreateError::TooManySlots {
+                requested: cfg.slots,
+            });
+        }
+        let flags = cfg.flags();
+        let limit = layout::max_message_limit(capacity, flags);
+        let max_message = cfg
+            .max_message
+            .unwrap_or(layout::default_max_message(capacity, flags));
+        if max_message > limit {
+            return Err(CreateError::BadMaxMessage {
+                requested: max_message,
+                limit,
+            });
+        }
+        Ok(Geometry {
+            capacity,
+            mask: capacity - 1,
+            max_message,
+            header: layout::record_header(flags) as u64,
+            checksum: cfg.checksum,
+            slots: cfg.slots as usize,
+        })
+    }
+
+    fn flags(&self) -> u64 {
+        if self.checksum {
+            flags::CHECKSUM
+        } else {
+            0
+        }
+    }
+
+    /// Largest intent stride: two of the largest records and a stride must fit
+    /// in the ring, so that the producer's head walk only crosses written records.
+    pub(crate) fn max_stride(&self) -> u64 {
+        self.capacity
+            .saturating_sub(2 * self.record_size(self.max_message))
+            & !7
+    }
+
+    /// Bytes of a record with a `len`-byte payload.
+    #[inline]
+    pub(crate) fn record_size(&self, len: u64) -> u64 {
+        layout::record_size(len, self.header)
+    }
+}
+
+/// A ring: typed references into a region, with its validated sizes.
+///
+/// `Ring` is a cheap `Copy` handle. Make one with [`Ring::create`] or
+/// [`Ring::attach`], then take one [`Writer`] and any number of
+/// [`Reader`](crate::Reader)s from it, in this process or another one that maps
+/// the same memory.
+#[derive(Clone, Copy)]
+pub struct Ring<'a> {
+    pub(crate) hdr: &'a Header,
+    pub(crate) slots: &'a [Slot],
+    pub(crate) data: &'a [AtomicU64],
+    pub(crate) geo: Geometry,
+}
+
+impl core::fmt::Debug for Ring<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Ring")
+            .field("capacity", &self.geo.capacity)
+            .field("max_message", &self.geo.max_message)
+            .field("slots", &self.geo.slots)
+            .field("checksum", &self.geo.checksum)
+            .finish()
+    }
+}
+
+#[cfg(not(all(loom, test)))]
+impl<'a> Ring<'a> {
+    /// Initialise a new ring in `region`, overwriting whatever it held.
+    ///
+    /// The header is written with the magic stored last (Release), so a process
+    /// that attaches concurrently sees either no ring or a complete header. Data
+    /// bytes are not cleared: nothing is ever read before it is written.
+    ///
+    /// # Errors
+    /// [`CreateError`] if the configuration is invalid or the region is
+    /// misaligned or too small.
+    pub fn create<R: crate::Region + ?Sized>(
+        region: &'a R,
+        cfg: &RingConfig,
+    ) -> Result<Ring<'a>, CreateError> {
+        let geo = Geometry::from_config(cfg)?;
+        let base = region.base();
+        let address = base.as_ptr() as usize;
+        if !address.is_multiple_of(layout::REGION_ALIGN) {
+            return Err(CreateError::Misaligned { address });
+        }
+        let needed = cfg.region_size() as u64;
+        if (region.size() as u64) < needed {
+            return Err(CreateError::TooSmall {
+                needed,
+                actual: region.size() as u64,
+            });
+        }
+        // SAFETY: alignment and size were checked just above.
+        let ring = unsafe { Self::from_region(region, geo) };
+        ring.init();
+        Ok(ring)
+    }
+
+    /// Attach to a ring that another party created in `region`, checking every
+    /// header field. Never waits: a ring whose creator has not finished is
+    /// [`AttachError::NotInitialised`].
+    ///
+    /// # Errors
+    /// [`AttachError`] naming the first check that failed.
+    pub fn attach<R: crate::Region + ?Sized>(region: &'a R) -> Result<Ring<'a>, AttachError> {
+        let base = region.base();
+        let address = base.as_ptr() as usize;
+        if !address.is_multiple_of(layout::REGION_ALIGN) {
+            return Err(AttachError::Misaligned { address });
+        }
+        let size = region.size() as u64;
+        if size < layout::HEADER_SIZE as u64 {
+            return Err(AttachError::TooSmall {
+                needed: layout::HEADER_SIZE as u64,
+                actual: size,
+            });
+        }
+        let hdr_ptr = base.as_ptr().cast::<Header>();
+        // SAFETY: `Header` is `repr(C)` atomics only, so every byte pattern is a
+        // valid value and shared mutation by others is permitted;
+        // - alignment: base is REGION_ALIGN-aligned (checked) = align_of::<Header>();
+        // - validity: the region holds at least HEADER_SIZE = size_of::<Header>()
+        //   bytes (checked), live for 'a by the `Region` contract;
+        // - aliasing: the region's bytes are only accessed atomically.
+        let hdr = unsafe { &*hdr_ptr };
+        let geo = validate(hdr, size)?;
+        // SAFETY: `validate` checked alignment (above) and that the slots and data
+        // area fit in the region.
+        Ok(unsafe { Self::from_region(region, geo) })
+    }
+
+    /// # Safety
+    /// The region is REGION_ALIGN-aligned and holds `layout::ring_size(geo)` bytes.
+    unsafe fn from_region<R: crate::Region + ?Sized>(region: &'a R, geo: Geometry) -> Ring<'a> {
+        let base = region.base().as_ptr();
+        let slots_ptr = base.wrapping_add(layout::HEADER_SIZE).cast::<Slot>();
+        let data_ptr = base
+            .wrapping_add(layout::data_offset(geo.slots))
+            .cast::<AtomicU64>();
+        // SAFETY: as in `attach`: Header is plain atomics, aligned and in bounds by
+        // the caller's promise, live for 'a by the Region contract.
+        let hdr = unsafe { &*base.cast::<Header>() };
+        // SAFETY: Slot is plain atomics, 128-aligned (HEADER_SIZE is a multiple of
+        // 128); `geo.slots` slots fit before the data area by the caller's promise.
+        let slots = unsafe { core::slice::from_raw_parts(slots_ptr, geo.slots) };
+        // SAFETY: AtomicU64 has the size and alignment of u64; the data area starts
+        // on a 128-byte boundary and holds `capacity` bytes = capacity / 8 words,
+        // in bounds by the caller's promise.
+        let data = unsafe { core::slice::from_raw_parts(data_ptr, (geo.capacity / 8) as usize) };
+        Ring {
+            hdr,
+            slots,
+            data,
+            geo,
+        }
+    }
+}
+
+/// Check a header against a region of `size` bytes.
+#[cfg(not(all(loom, test)))]
+fn validate(hdr: &Header, size: u64) -> Result<Geometry, AttachError> {
+    let corrupt = |field, value| Err(AttachError::Corrupt { field, value });
+    if hdr.magic.load(Ordering::Acquire) != layout::MAGIC {
+        return Err(AttachError::NotInitialised);
+    }
+    let version = hdr.version.load(Ordering::Relaxed);
+    if version != layout::LAYOUT_VERSION {
+        return Err(AttachError::Version {
+            found: version,
+            supported: layout::LAYOUT_VERSION,
+        });
+    }
+    let fl = hdr.flags.load(Ordering::Relaxed);
+    if fl & !flags::KNOWN != 0 {
+        return Err(AttachError::UnknownFlags {
+            flags: fl & !flags::KNOWN,
+        });
+    }
+    let capacity = hdr.capacity.load(Ordering::Relaxed);
+    let slots = hdr.slot_count.load(Ordering::Relaxed);
+    let max_message = hdr.max_message.load(Ordering::Relaxed);
+    let cfg = RingConfig {
+        capacity,
+        max_message: Some(max_message),
+        slots,
+        checksum: fl & flags::CHECKSUM != 0,
+    };
+    let geo = match Geometry::from_config(&cfg) {
+        Ok(geo) => geo,
+        Err(CreateError::BadCapacity { capacity }) => return corrupt("capacity", capacity),
+        Err(CreateError::TooManySlots { requested }) => return corrupt("slot_count", requested),
+        Err(_) => return corrupt("max_message", max_message),
+    };
+    let data_offset = hdr.data_offset.load(Ordering::Relaxed);
+    if data_offset != layout::data_offset(geo.slots) as u64 {
+        return corrupt("data_offset", data_offset);
+    }
+    let total = hdr.total_size.load(Ordering::Relaxed);
+    if total != data_offset + capacity {
+        return corrupt("total_size", total);
+    }
+    if size < total {
+        return Err(AttachError::TooSmall {
+            needed: total,
+            actual: size,
+        });
+    }
+    let tail = hdr.tail.load(Ordering::Acquire);
+    let intent = hdr.tail_intent.load(Ordering::Relaxed);
+    if !tail.is_multiple_of(8) {
+        return corrupt("tail", tail);
+    }
+    if intent < tail {
+        return corrupt("tail_intent", intent);
+    }
+    Ok(geo)
+}
+
+/// What the header word(s) at a position say, before any overwrite check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Peek {
+    /// Padding up to the end of the lap; the next record is at `next`.
+    Padding { next: u64 },
+    /// A message or restart record that fits its bounds.
+    Record(Record),
+    /// Not a well-formed record.
+    Bad,
+}
+
+/// A record's header fields.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Record {
+    pub kind: u32,
+    pub len: u64,
+    pub tag: u32,
+    pub seq: u64,
+    pub size: u64,
+    pub sum: u64,
+}
+
+/// First header word of a record.
+#[inline]
+pub(crate) fn word0(kind: u32, len: u32, tag: u32) -> u64 {
+    (((kind << layout::LEN_BITS) | len) as u64) | ((tag as u64) << 32)
+}
+
+impl<'a> Ring<'a> {
+    /// Build a ring from typed parts (loom tests).
+    #[cfg(all(loom, test))]
+    pub(crate) fn from_parts(
+        hdr: &'a Header,
+        slots: &'a [Slot],
+        data: &'a [AtomicU64],
+        cfg: &RingConfig,
+    ) -> Ring<'a> {
+        let geo = Geometry::from_config(cfg).expect("valid loom config");
+        assert_eq!(data.len() as u64, geo.capacity / 8);
+        Ring {
+            hdr,
+            slots,
+            data,
+            geo,
+        }
+    }
+
+    /// Write a fresh header for `self.geo`; magic last, with Release.
+    pub(crate) fn init(&self) {
+        let h = self.hdr;
+        h.clear();
+        for s in self.slots {
+            s.clear();
+        }
+        let r = Ordering::Relaxed;
+        h.version.store(layout::LAYOUT_VERSION, r);
+        h.flags.store(self.geo.flags(), r);
+        h.capacity.store(self.geo.capacity, r);
+        h.max_message.store(self.geo.max_message, r);
+        h.slot_count.store(self.geo.slots as u64, r);
+        let data_offset = layout::data_offset(self.geo.slots) as u64;
+        h.data_offset.store(data_offset, r);
+        h.total_size.store(data_offset + self.geo.capacity, r);
+        h.magic.store(layout::MAGIC, Ordering::Release);
+    }
+
+    /// Start the one producer of this ring, continuing the stream where it stands.
+    ///
+    /// The producer epoch changes; readers see a clean continuation (sequence
+    /// numbers go on). Use [`Ring::writer_with`] to restart the stream instead.
+    ///
+    /// # Errors
+    /// [`ProducerError::Active`] if another producer holds the ring.
+    pub fn writer(self) -> Result<Writer<'a>, ProducerError> {
+        self.writer_with(Continuation::Continue)
+    }
+
+    /// Start the one producer, choosing how the stream continues.
+    ///
+    /// # Errors
+    /// [`ProducerError::Active`] if another producer holds the ring.
+    pub fn writer_with(self, how: Continuation) -> Result<Writer<'a>, ProducerError> {
+        let epoch = self
+            .hdr
+            .epoch
+            .load(Ordering::Acquire)
+            .wrapping_add(1)
+            .max(1);
+        match self
+            .hdr
+            .producer
+            .compare_exchange(0, epoch, Ordering::AcqRel, Ordering::Acquire)
+        {
+            Ok(_) => Ok(Writer::start(self, epoch, how)),
+            Err(epoch) => Err(ProducerError::Active { epoch }),
+        }
+    }
+
+    /// Take the ring over from a producer that is known to be dead (the
+    /// adapters decide that with a liveness check), choosing how the stream
+    /// continues. Records the dead producer published stay readable; anything
+    /// it had claimed but not published is dropped.
+    ///
+    /// Taking over from a live producer does not break memory safety, but both
+    /// would then write and readers would see errors and laps.
+    pub fn take_over(self, how: Continuation) -> Writer<'a> {
+        let epoch = self
+            .hdr
+            .epoch
+            .load(Ordering::Acquire)
+            .wrapping_add(1)
+            .max(1);
+        self.hdr.producer.store(epoch, Ordering::Release);
+        Writer::start(self, epoch, how)
+    }
+
+    /// Data capacity in bytes.
+    pub fn capacity(&self) -> usize {
+        self.geo.capacity as usize
+    }
+    /// Largest payload a message may carry.
+    pub fn max_message(&self) -> usize {
+        self.geo.max_message as usize
+    }
+    /// Number of consumer slots.
+    pub fn slot_count(&self) -> usize {
+        self.geo.slots
+    }
+    /// Whether records carry checksums.
+    pub fn checksum(&self) -> bool {
+        self.geo.checksum
+    }
+
+    /// A snapshot of the producer's state, for monitoring. Fields are read
+    /// one by one and may be mutually inconsistent while the producer runs.
+    pub fn status(&self) -> Status {
+        let h = self.hdr;
+        let r = Ordering::Relaxed;
+        Status {
+            epoch: h.epoch.load(r),
+            producer: h.producer.load(r),
+            restart_epoch: h.restart_epoch.load(r),
+            tail: h.tail.load(Ordering::Acquire),
+            tail_intent: h.tail_intent.load(r),
+            head: h.head.load(r),
+            latest: h.latest.load(r),
+        }
+    }
+
+    /// Read the header of the record at `pos`, checking it fits the ring.
+    /// Nothing read here is trusted until [`Ring::overwritten`] says no.
+    #[inline]
+    pub(crate) fn peek(&self, pos: u64) -> Peek {
+        let off = pos & self.geo.mask;
+        let word = (off / 8) as usize;
+        let w0 = copy::load(self.data, word);
+        let head = w0 as u32;
+        let k = head >> layout::LEN_BITS;
+        let len = (head & layout::LEN_MASK) as u64;
+        let room = self.geo.capacity - off;
+        if k == kind::PADDING {
+            return if len.wrapping_mul(8) == room && pos.is_multiple_of(8) {
+                Peek::Padding {
+                    next: pos.saturating_add(room),
+                }
+            } else {
+                Peek::Bad
+            };
+        }
+        if (k != kind::MESSAGE && k != kind::RESTART)
+            || len > self.geo.max_message
+            || !pos.is_multiple_of(8)
+        {
+            return Peek::Bad;
+        }
+        let size = self.geo.record_size(len);
+        if size > room || (k == kind::RESTART && len != 8) {
+            return Peek::Bad;
+        }
+        let seq = copy::load(self.data, word + 1);
+        let sum = if self.geo.checksum {
+            copy::load(self.data, word + 2)
+        } else {
+            0
+        };
+        Peek::Record(Record {
+            kind: k,
+            len,
+            tag: (w0 >> 32) as u32,
+            seq,
+            size,
+            sum,
+        })
+    }
+
+    /// Whether the bytes of a record starting at `pos` may have been overwritten,
+    /// counting `tolerance` bytes of early warning. Call after reading them: the
+    /// Acquire fence pairs with the producer's Release fence after it raised the
+    /// intent, so if any byte read came from a later lap, the intent seen here
+    /// covers it.
+    #[inline]
+    pub(crate) fn overwritten(&self, pos: u64, tolerance: u64) -> bool {
+        fence(Ordering::Acquire);
+        let intent = self.hdr.tail_intent.load(Ordering::Relaxed);
+        intent > pos.saturating_add(self.geo.capacity - tolerance)
+    }
+
+    /// Word index of the payload of the record at `pos`.
+    #[inline]
+    pub(crate) fn payload_word(&self, pos: u64) -> usize {
+        (((pos & self.geo.mask) + self.geo.header) / 8) as usize
+    }
+
+    /// Checksum of a record: xxh3-64 over its header words and payload, seeded
+    /// with the sequence number.
+    pub(crate) fn checksum_of(rec: &Record, payload: &[u8]) -> u64 {
+        crate::checksum::record(word0(rec.kind, rec.len as u32, rec.tag), rec.seq, payload)
+    }
+}
+
+/// A snapshot of a ring's producer state (see [`Ring::status`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Status {
+    /// The current producer epoch.
+    pub epoch: u64,
+    /// The producer holding the ring (its epoch), or 0 when none does.
+    pub producer: u64,
+    /// The epoch of the last producer that restarted the stream.
+    pub restart_epoch: u64,
+    /// End of the published records.
+    pub tail: u64,
+    /// Highest position the producer may be writing.
+    pub tail_intent: u64,
+    /// Oldest record that is not about to be overwritten.
+    pub head: u64,
+    /// Newest published message record.
+    pub latest: u64,
+}

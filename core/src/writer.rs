@@ -1,0 +1,544 @@
+//! The single producer: claims, commits, batches, and the intent protocol.
+//!
+//! # Protocol
+//!
+//! Before the producer writes any byte of the ring up to position `e`, it raises
+//! `tail_intent` to at least `e` (Relaxed store) and issues a Release fence; only
+//! then does it write the bytes (Relaxed atomic word stores). A reader that
+//! copied any such byte and then issues an Acquire fence is synchronised with
+//! that Release fence, so its next load of `tail_intent` sees a value at least
+//! `e`: a reader of a record at `p` that then finds `tail_intent <= p + capacity`
+//! knows that none of the bytes it copied were from a later lap.
+//!
+//! The intent is raised in strides (a sixteenth of the capacity by default), so
+//! the line holding it changes rarely and readers keep it cached; a reader is
+//! therefore declared lapped up to one stride early.
+//!
+//! When the intent rises, the producer moves `head` (the oldest record a reader
+//! may still join at) past every record the new intent dooms, walking the
+//! record headers it wrote one lap before.
+//!
+//! Committed records are published by a Release store of `tail` (after `latest`);
+//! [`Writer::flush`] publishes any number of staged records with that one store.
+
+use crate::copy;
+use crate::error::{OutOfBounds, WriteError};
+use crate::layout::{self, kind};
+use crate::ring::{word0, Peek, Ring};
+use crate::sync::{fence, Ordering};
+
+/// How a new producer continues an existing stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Continuation {
+    /// Go on where the stream stands: sequence numbers continue, and attached
+    /// readers see nothing but new messages.
+    #[default]
+    Continue,
+    /// Restart the stream: readers get an explicit
+    /// [`Read::Restarted`](crate::Read::Restarted) before the first new message.
+    /// Sequence numbers still never repeat.
+    Restart,
+}
+
+/// The one producer of a ring.
+///
+/// ```
+/// # use shmcast::{InlineRegion, Ring, RingConfig, Start};
+/// # static REGION: InlineRegion<{ shmcast::layout::ring_size(1024, 0) }> = InlineRegion::new();
+/// let ring = Ring::create(&REGION, &RingConfig::new(1024)).unwrap();
+/// let mut w = ring.writer().unwrap();
+/// let mut claim = w.claim(11).unwrap();
+/// claim.put(b"hello ").unwrap();
+/// claim.put(b"world").unwrap();
+/// claim.set_tag(7);
+/// claim.commit();
+///
+/// // A burst published with one store:
+/// for i in 0u32..4 {
+///     w.claim(4).unwrap().stage_with(&i.to_le_bytes());
+/// }
+/// w.flush();
+/// ```
+pub struct Writer<'a> {
+    ring: Ring<'a>,
+    epoch: u64,
+    /// End of the last committed record (published or staged).
+    pos: u64,
+    /// `tail` as last stored.
+    published: u64,
+    /// `tail_intent` as last stored.
+    intent: u64,
+    /// `head` as last stored.
+    head: u64,
+    /// Start of the newest committed message record.
+    latest: u64,
+    /// Sequence of the next message.
+    seq: u64,
+    stride: u64,
+}
+
+impl core::fmt::Debug for Writer<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Writer")
+            .field("epoch", &self.epoch)
+            .field("pos", &self.pos)
+            .field("seq", &self.seq)
+            .finish()
+    }
+}
+
+impl<'a> Writer<'a> {
+    /// Take up the stream from the header (the caller owns the producer word).
+    pub(crate) fn start(ring: Ring<'a>, epoch: u64, how: Continuation) -> Writer<'a> {
+        let h = ring.hdr;
+        let geo = ring.geo;
+        let tail = h.tail.load(Ordering::Acquire);
+        let intent = h.tail_intent.load(Ordering::Relaxed);
+        let head = h.head.load(Ordering::Relaxed);
+        let latest = h.latest.load(Ordering::Relaxed);
+        let mut w = Writer {
+            ring,
+            epoch,
+            pos: tail,
+            published: tail,
+            intent: intent.max(tail),
+            head,
+            latest,
+            seq: 0,
+            stride: (geo.capacity / 16).min(geo.max_stride()) & !7,
+        };
+        // Where the stream stands: the sequence after the newest record.
+        let mut sound = tail.is_multiple_of(8)
+            && head <= tail
+            && (tail == 0 || latest < tail)
+            && intent < layout::POSITION_LIMIT;
+        if sound && tail > 0 {
+            match ring.peek(latest) {
+                Peek::Record(r) if latest.saturating_add(r.size) <= tail => {
+                    w.seq = if r.kind == kind::MESSAGE {
+                        r.seq.wrapping_add(1)
+                    } else {
+                        r.seq
+                    };
+                }
+                _ => sound = false,
+            }
+        }
+        if !sound {
+            // Damaged positions: start afresh on the next lap boundary past
+            // everything that may have been written, and say so to readers.
+            let from = tail.max(intent).max(head).max(latest);
+            let fresh = if from < layout::POSITION_LIMIT {
+                from.saturating_add(geo.mask) & !geo.mask
+            } else {
+                0
+            };
+            w.pos = fresh;
+            w.published = fresh;
+            w.head = fresh;
+            w.latest = fresh;
+            w.intent = fresh;
+            h.head.store(fresh, Ordering::Relaxed);
+            h.tail_intent.store(fresh, Ordering::Relaxed);
+            h.tail.store(fresh, Ordering::Release);
+        }
+        h.epoch.store(epoch, Ordering::Release);
+        if how == Continuation::Restart || !sound {
+            w.write_restart();
+        }
+        w
+    }
+
+    /// Publish a restart marker carrying the epoch.
+    fn write_restart(&mut self) {
+        let (rec, end) = self.reserve(8);
+        self.ring.hdr.restart_pos.store(rec, Ordering::Relaxed);
+        let off = rec & self.ring.geo.mask;
+        let word = (off / 8) as usize;
+        let data = self.ring.data;
+        copy::store(data, word + self.ring.geo.header as usize / 8, self.epoch);
+        self.finish_record(rec, end, kind::RESTART, 8, 0);
+        self.ring
+            .hdr
+            .restart_epoch
+            .store(self.epoch, Ordering::Relaxed);
+        self.flush();
+    }
+
+    /// The largest payload a message may carry.
+    pub fn max_message(&self) -> usize {
+        self.ring.geo.max_message as usize
+    }
+
+    /// This producer's epoch.
+    pub fn epoch(&self) -> u64 {
+        self.epoch
+    }
+
+    /// Sequence number the next message will carry.
+    pub fn next_seq(&self) -> u64 {
+        self.seq
+    }
+
+    /// The ring this producer writes.
+    pub fn ring(&self) -> Ring<'a> {
+        self.ring
+    }
+
+    /// Raise the intent in steps of `bytes` (rounded down to 8, at most the
+    /// capacity less two of the largest records; by default a sixteenth of the
+    /// capacity). Larger steps touch the shared intent line less often; readers
+    /// are then declared lapped up to `bytes` early. 0 raises it on every claim.
+    pub fn set_intent_stride(&mut self, bytes: usize) {
+        self.stride = (bytes as u64).min(self.ring.geo.max_stride()) & !7;
+    }
+
+    /// Claim room for a `len`-byte message. Fill it through the [`Claim`], then
+    /// [`Claim::commit`] (publish now) or [`Claim::stage`] (publish at the next
+    /// [`Writer::flush`]). Dropping the claim aborts it: nothing is published.
+    ///
+    /// Never waits: lossy readers never hold the producer back.
+    ///
+    /// # Errors
+    /// [`WriteError::TooLong`] if `len` exceeds [`Writer::max_message`].
+    #[inline]
+    pub fn claim(&mut self, len: usize) -> Result<Claim<'_, 'a>, WriteError> {
+        if len as u64 > self.ring.geo.max_message {
+            return Err(WriteError::TooLong {
+                len,
+                max: self.ring.geo.max_message as usize,
+            });
+        }
+        let start = self.pos;
+        let (rec, end) = self.reserve(len as u64);
+        Ok(Claim {
+            writer: self,
+            start,
+            rec,
+            end,
+            len,
+            filled: 0,
+            tag: 0,
+            done: false,
+        })
+    }
+
+    /// Write and publish one message.
+    ///
+    /// # Errors
+    /// [`WriteError::TooLong`] if the message exceeds [`Writer::max_message`].
+    #[inline]
+    pub fn write(&mut self, msg: &[u8]) -> Result<u64, WriteError> {
+        self.write_tagged(0, msg)
+    }
+
+    /// Write and publish one message with a user tag; returns its sequence number.
+    ///
+    /// # Errors
+    /// [`WriteError::TooLong`] if the message exceeds [`Writer::max_message`].
+    #[inline]
+    pub fn write_tagged(&mut self, tag: u32, msg: &[u8]) -> Result<u64, WriteError> {
+        let mut c = self.claim(msg.len())?;
+        c.tag = tag;
+        Ok(c.commit_with(msg))
+    }
+
+    /// Write one message to be published by the next [`Writer::flush`].
+    ///
+    /// # Errors
+    /// [`WriteError::TooLong`] if the message exceeds [`Writer::max_message`].
+    #[inline]
+    pub fn stage(&mut self, tag: u32, msg: &[u8]) -> Result<u64, WriteError> {
+        let mut c = self.claim(msg.len())?;
+        c.tag = tag;
+        Ok(c.stage_with(msg))
+    }
+
+    /// Publish every staged record with one Release store.
+    #[inline]
+    pub fn flush(&mut self) {
+        if self.pos != self.published {
+            let h = self.ring.hdr;
+            h.latest.store(self.latest, Ordering::Relaxed);
+            h.tail.store(self.pos, Ordering::Release);
+            self.published = self.pos;
+        }
+    }
+
+    /// Make room for a `len`-byte record at the current position: pad to the end
+    /// of the lap if it does not fit, raise the intent. Returns the record's
+    /// start and end.
+    #[inline]
+    fn reserve(&mut self, len: u64) -> (u64, u64) {
+        let geo = self.ring.geo;
+        let size = geo.record_size(len);
+        let off = self.pos & geo.mask;
+        let room = geo.capacity - off;
+        let pad = if size > room { room } else { 0 };
+        let rec = self.pos + pad;
+        let end = rec + size;
+        if end > self.intent {
+            self.raise_intent(rec, end);
+        }
+        if pad != 0 {
+            let word = (off / 8) as usize;
+            copy::store(
+                self.ring.data,
+                word,
+                word0(kind::PADDING, (pad / 8) as u32, 0).to_le(),
+            );
+        }
+        (rec, end)
+    }
+
+    /// Raise the intent past `end` (by a stride), first moving `head` past the
+    /// records that the new intent may overwrite.
+    #[cold]
+    fn raise_intent(&mut self, rec: u64, end: u64) {
+        let geo = self.ring.geo;
+        let intent = end + self.stride;
+        let doomed = intent.saturating_sub(geo.capacity);
+        if self.head < doomed {
+            let mut h = self.head;
+            while h < doomed {
+                h = match self.ring.peek(h) {
+                    Peek::Padding { next } => next,
+                    Peek::Record(r) => h + r.size,
+                    Peek::Bad => rec,
+                };
+                if h > rec {
+                    // Damaged records (another writer, or corruption): the only
+                    // record known good from here is the one being claimed.
+                    h = rec;
+                    break;
+                }
+            }
+            self.head = h;
+            self.ring.hdr.head.store(h, Ordering::Relaxed);
+        }
+        self.intent = intent;
+        self.ring.hdr.tail_intent.store(intent, Ordering::Relaxed);
+        fence(Ordering::Release);
+    }
+
+    /// Write the header of a filled record and commit it (unpublished).
+    #[inline]
+    fn finish_record(&mut self, rec: u64, end: u64, k: u32, len: u32, tag: u32) {
+        let geo = self.ring.geo;
+        let data = self.ring.data;
+        let word = ((rec & geo.mask) / 8) as usize;
+        let w0 = word0(k, len, tag);
+        copy::store(data, word, w0.to_le());
+        copy::store(data, word + 1, self.seq.to_le());
+        if geo.checksum {
+            let payload = word + geo.header as usize / 8;
+            let sum = crate::checksum::in_ring(data, payload, w0, self.seq, len as usize);
+            copy::store(data, word + 2, sum.to_le());
+        }
+        self.pos = end;
+        self.latest = rec;
+    }
+}
+
+impl Drop for Writer<'_> {
+    /// Publish what was staged and release the ring for another producer.
+    fn drop(&mut self) {
+        self.flush();
+        let _ = self.ring.hdr.producer.compare_exchange(
+            self.epoch,
+            0,
+            Ordering::AcqRel,
+            Ordering::Relaxed,
+        );
+    }
+}
+
+/// Room for one message, claimed from a [`Writer`].
+///
+/// The payload lives in shared memory that readers may be copying, so it is
+/// filled through methods that write with atomic word stores (never through a
+/// `&mut [u8]`). Bytes never written hold unspecified earlier ring content.
+///
+/// Dropping a claim (including during a panic) aborts it: the record is not
+/// published and its room is reused.
+pub struct Claim<'w, 'a> {
+    writer: &'w mut Writer<'a>,
+    /// Writer position before this claim (and before any padding).
+    start: u64,
+    rec: u64,
+    end: u64,
+    len: usize,
+    filled: usize,
+    tag: u32,
+    done: bool,
+}
+
+impl core::fmt::Debug for Claim<'_, '_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Claim")
+            .field("len", &self.len)
+            .field("filled", &self.filled)
+            .field("tag", &self.tag)
+            .finish()
+    }
+}
+
+impl Claim<'_, '_> {
+    /// The claimed payload length.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+    /// Whether the claim is for an empty message.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+    /// The sequence number this message will carry.
+    pub fn seq(&self) -> u64 {
+        self.writer.seq
+    }
+    /// Set the user tag carried in the record header.
+    pub fn set_tag(&mut self, tag: u32) {
+        self.tag = tag;
+    }
+
+    /// Write `bytes` at `offset` in the payload.
+    ///
+    /// # Errors
+    /// [`OutOfBounds`] if the bytes do not fit the claim; nothing is written.
+    #[inline]
+    pub fn write_at(&mut self, offset: usize, bytes: &[u8]) -> Result<(), OutOfBounds> {
+        match offset.checked_add(bytes.len()) {
+            Some(end) if end <= self.len => {
+                copy::copy_in(self.writer.ring.data, self.payload_word(), offset, bytes);
+                Ok(())
+            }
+            _ => Err(OutOfBounds {
+                offset,
+                len: bytes.len(),
+                claimed: self.len,
+            }),
+        }
+    }
+
+    /// Append `bytes` after what `put` wrote before.
+    ///
+    /// # Errors
+    /// [`OutOfBounds`] if the bytes do not fit the claim; nothing is written.
+    #[inline]
+    pub fn put(&mut self, bytes: &[u8]) -> Result<(), OutOfBounds> {
+        self.write_at(self.filled, bytes)?;
+        self.filled += bytes.len();
+        Ok(())
+    }
+
+    /// Set every payload byte from `offset` to the end to `byte`.
+    pub fn fill_from(&mut self, offset: usize, byte: u8) {
+        if offset < self.len {
+            copy::fill(
+                self.writer.ring.data,
+                self.payload_word(),
+                offset,
+                self.len - offset,
+                byte,
+            );
+        }
+    }
+
+    /// Read back payload bytes written so far (the producer's own bytes).
+    ///
+    /// # Errors
+    /// [`OutOfBounds`] if the range is outside the claim.
+    pub fn read_at(&self, offset: usize, dst: &mut [u8]) -> Result<(), OutOfBounds> {
+        let err = OutOfBounds {
+            offset,
+            len: dst.len(),
+            claimed: self.len,
+        };
+        match offset.checked_add(dst.len()) {
+            Some(end) if end <= self.len => {}
+            _ => return Err(err),
+        }
+        let mut tmp = [0u8; 8];
+        for (i, b) in dst.iter_mut().enumerate() {
+            let at = offset + i;
+            if i == 0 || at.is_multiple_of(8) {
+                copy::copy_out(
+                    self.writer.ring.data,
+                    self.payload_word() + at / 8,
+                    &mut tmp,
+                );
+            }
+            *b = tmp[at % 8];
+        }
+        Ok(())
+    }
+
+    /// Fill the whole payload with `msg` (of exactly the claimed length) and publish.
+    ///
+    /// # Panics
+    /// If `msg.len()` differs from the claimed length.
+    #[inline]
+    pub fn commit_with(self, msg: &[u8]) -> u64 {
+        assert_eq!(
+            msg.len(),
+            self.len,
+            "commit_with: length differs from claim"
+        );
+        copy::copy_in(self.writer.ring.data, self.payload_word(), 0, msg);
+        self.commit()
+    }
+
+    /// Fill the whole payload with `msg` (of exactly the claimed length) and stage it.
+    ///
+    /// # Panics
+    /// If `msg.len()` differs from the claimed length.
+    #[inline]
+    pub fn stage_with(self, msg: &[u8]) -> u64 {
+        assert_eq!(msg.len(), self.len, "stage_with: length differs from claim");
+        copy::copy_in(self.writer.ring.data, self.payload_word(), 0, msg);
+        self.stage()
+    }
+
+    /// Complete the message and publish it (with everything staged before it).
+    /// Returns its sequence number.
+    #[inline]
+    pub fn commit(mut self) -> u64 {
+        let seq = self.complete();
+        self.writer.flush();
+        seq
+    }
+
+    /// Complete the message without publishing it; [`Writer::flush`] (or the
+    /// next commit) publishes it. Returns its sequence number.
+    #[inline]
+    pub fn stage(mut self) -> u64 {
+        self.complete()
+    }
+
+    /// Write the record header and move the writer past the record.
+    #[inline]
+    fn complete(&mut self) -> u64 {
+        let seq = self.writer.seq;
+        self.writer
+            .finish_record(self.rec, self.end, kind::MESSAGE, self.len as u32, self.tag);
+        self.writer.seq = seq.wrapping_add(1);
+        self.done = true;
+        seq
+    }
+
+    #[inline]
+    fn payload_word(&self) -> usize {
+        self.writer.ring.payload_word(self.rec)
+    }
+}
+
+impl Drop for Claim<'_, '_> {
+    /// Abort: forget the claim; its room (and any padding it wrote) is reused.
+    fn drop(&mut self) {
+        if !self.done {
+            self.writer.pos = self.start;
+        }
+    }
+}
+
+const _: () = assert!(layout::RECORD_HEADER.is_multiple_of(8));
