@@ -169,6 +169,12 @@ impl core::error::Error for ProducerError {}
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum WriteError {
+    /// A gating consumer has not read far enough to make room (only from
+    /// [`crate::Writer::try_claim`], or when a wait strategy gives up).
+    Full {
+        /// Slot of the consumer holding the producer back.
+        slot: usize,
+    },
     /// The message is longer than the ring's maximum.
     TooLong {
         /// The length asked for.
@@ -181,6 +187,10 @@ pub enum WriteError {
 impl fmt::Display for WriteError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
+            WriteError::Full { slot } => write!(
+                f,
+                "ring full: gating consumer in slot {slot} has not read far enough"
+            ),
             WriteError::TooLong { len, max } => {
                 write!(
                     f,
@@ -242,6 +252,9 @@ pub enum ReadError {
         /// Its sequence number.
         seq: u64,
     },
+    /// The producer evicted this consumer (it held the producer back too
+    /// long); it has lost its slot and reads on as an anonymous lossy reader.
+    Evicted,
     /// The producer kept overwriting the resynchronisation point faster than
     /// the reader could read it; call again.
     Overrun,
@@ -260,6 +273,9 @@ impl fmt::Display for ReadError {
             ReadError::Overwritten { seq } => {
                 write!(f, "message {seq} was overwritten before it was read")
             }
+            ReadError::Evicted => f.write_str(
+                "evicted by the producer for holding it back; reading on as a lossy reader",
+            ),
             ReadError::Overrun => {
                 f.write_str("producer overran the resynchronisation point; try again")
             }
@@ -278,6 +294,8 @@ pub enum JoinError {
         /// The sequence asked for.
         seq: u64,
     },
+    /// Every consumer slot is taken.
+    NoFreeSlot,
     /// The ring's records could not be walked (damaged, or overwritten
     /// faster than they could be read); try again.
     Unstable,
@@ -287,6 +305,9 @@ impl fmt::Display for JoinError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
             JoinError::NotPresent { seq } => write!(f, "message {seq} is not in the ring"),
+            JoinError::NoFreeSlot => f.write_str(
+                "every consumer slot is taken: create the ring with more slots or free one",
+            ),
             JoinError::Unstable => {
                 f.write_str("could not find a stable record to join at; try again")
             }

@@ -27,7 +27,8 @@ pub(crate) struct Header {
     // Intent line: changes once per intent stride.
     pub tail_intent: AtomicU64,
     pub head: AtomicU64,
-    _intent_pad: [AtomicU64; 14],
+    pub gate_joins: AtomicU64,
+    _intent_pad: [AtomicU64; 13],
     // Publish line: changes on every flush.
     pub tail: AtomicU64,
     pub latest: AtomicU64,
@@ -70,7 +71,7 @@ impl Header {
         }
     }
 
-    fn words(&self) -> [&AtomicU64; 17] {
+    fn words(&self) -> [&AtomicU64; 18] {
         [
             &self.version,
             &self.flags,
@@ -86,6 +87,7 @@ impl Header {
             &self.restart_pos,
             &self.tail_intent,
             &self.head,
+            &self.gate_joins,
             &self.tail,
             &self.latest,
             &self.magic,
@@ -115,6 +117,7 @@ impl Header {
             _config_pad: z(),
             tail_intent: AtomicU64::new(0),
             head: AtomicU64::new(0),
+            gate_joins: AtomicU64::new(0),
             _intent_pad: z(),
             tail: AtomicU64::new(0),
             latest: AtomicU64::new(0),
@@ -131,8 +134,13 @@ impl Header {
 impl Slot {
     /// Zero every word of the slot.
     pub(crate) fn clear(&self) {
+        self.state.store(0, Ordering::Relaxed);
+        self.clear_counters();
+    }
+
+    /// Zero every word but the state.
+    pub(crate) fn clear_counters(&self) {
         for w in [
-            &self.state,
             &self.position,
             &self.lease,
             &self.laps,
@@ -141,6 +149,21 @@ impl Slot {
             &self.read_messages,
         ] {
             w.store(0, Ordering::Relaxed);
+        }
+    }
+
+    /// A slot with every word zero (loom tests).
+    #[cfg(all(loom, test))]
+    pub(crate) fn zeroed() -> Self {
+        Slot {
+            state: AtomicU64::new(0),
+            position: AtomicU64::new(0),
+            lease: AtomicU64::new(0),
+            laps: AtomicU64::new(0),
+            lost_messages: AtomicU64::new(0),
+            producer_waits: AtomicU64::new(0),
+            read_messages: AtomicU64::new(0),
+            _pad: core::array::from_fn(|_| AtomicU64::new(0)),
         }
     }
 }
@@ -171,6 +194,7 @@ mod pinned {
     const_assert_eq!(offset_of!(Header, restart_pos), field::RESTART_POS);
     const_assert_eq!(offset_of!(Header, tail_intent), field::TAIL_INTENT);
     const_assert_eq!(offset_of!(Header, head), field::HEAD);
+    const_assert_eq!(offset_of!(Header, gate_joins), field::GATE_JOINS);
     const_assert_eq!(offset_of!(Header, tail), field::TAIL);
     const_assert_eq!(offset_of!(Header, latest), field::LATEST);
     const_assert_eq!(offset_of!(Header, data_futex), field::DATA_FUTEX);

@@ -71,6 +71,8 @@ pub mod field {
     pub const TAIL_INTENT: usize = 128;
     /// Position of the oldest record that is not about to be overwritten.
     pub const HEAD: usize = 136;
+    /// Bumped by each consumer that asks to gate, so the producer rescans the slots.
+    pub const GATE_JOINS: usize = 144;
 
     /// End of the published records (Release-stored after the bytes).
     pub const TAIL: usize = 256;
@@ -92,7 +94,8 @@ pub const HEADER_SIZE: usize = 4 * LINE;
 
 /// Byte offsets inside one consumer slot.
 pub mod slot {
-    /// State (low 8 bits) and generation (the rest), changed by compare-exchange.
+    /// State (low 8 bits, see [`super::slot_state`]) and generation (the rest),
+    /// changed by compare-exchange.
     pub const STATE: usize = 0;
     /// The consumer's read position (gating consumers publish it for the producer).
     pub const POSITION: usize = 8;
@@ -106,6 +109,19 @@ pub mod slot {
     pub const PRODUCER_WAITS: usize = 40;
     /// Messages the consumer has read.
     pub const READ_MESSAGES: usize = 48;
+}
+/// Consumer slot states (low 8 bits of the slot's state word).
+pub mod slot_state {
+    /// Unused; a consumer may take it.
+    pub const FREE: u64 = 0;
+    /// A consumer asked to gate; the producer has not yet acknowledged it.
+    pub const JOINING: u64 = 1;
+    /// The producer never overwrites what this consumer has not read.
+    pub const GATING: u64 = 2;
+    /// An observable lossy consumer (or a demoted gating one).
+    pub const LOSSY: u64 = 3;
+    /// Evicted by the producer; freed when its owner notices or is found dead.
+    pub const EVICTED: u64 = 4;
 }
 /// Size of one consumer slot.
 pub const SLOT_SIZE: usize = LINE;

@@ -54,6 +54,7 @@
 extern crate std;
 
 mod checksum;
+pub mod consumer;
 mod copy;
 pub mod error;
 mod header;
@@ -62,11 +63,13 @@ mod reader;
 mod region;
 mod ring;
 mod sync;
+pub mod wait;
 pub mod writer;
 
 #[cfg(all(loom, test))]
 mod loom_tests;
 
+pub use consumer::{ConsumerInfo, SlotState};
 pub use error::{
     AttachError, CreateError, JoinError, OutOfBounds, ProducerError, ReadError, WriteError,
 };
@@ -75,6 +78,7 @@ pub use reader::{
 };
 pub use region::{InlineRegion, Region};
 pub use ring::{Ring, RingConfig, Status};
+pub use wait::{Blocked, BoundedSpin, Spin, Wait, WaitAction};
 pub use writer::{Claim, Continuation, Writer};
 
 /// The README's examples, compiled and run as doctests.

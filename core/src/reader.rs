@@ -5,6 +5,7 @@
 //! [`crate::writer`]). Nothing read is trusted, and the reader's position moves
 //! only past a record that passed every check.
 
+use crate::consumer::SlotLease;
 use crate::copy;
 use crate::error::{JoinError, ReadError};
 use crate::layout::kind;
@@ -114,8 +115,8 @@ pub struct ReaderStats {
 /// assert_eq!(u64::from_le_bytes(buf), m.seq);
 /// ```
 ///
-/// Cloning a reader gives a second one at the same place, with its own position.
-#[derive(Debug, Clone)]
+/// Cloning a reader gives a second, anonymous lossy one at the same place.
+#[derive(Debug)]
 pub struct Reader<'a> {
     ring: Ring<'a>,
     cursor: u64,
@@ -127,6 +128,26 @@ pub struct Reader<'a> {
     policy: LapPolicy,
     tolerance: u64,
     stats: ReaderStats,
+    /// The consumer slot this reader holds, if any.
+    slot: Option<SlotLease>,
+}
+
+impl Clone for Reader<'_> {
+    fn clone(&self) -> Self {
+        Reader {
+            slot: None,
+            ..*self
+        }
+    }
+}
+
+impl Drop for Reader<'_> {
+    /// Free the consumer slot, if this reader holds one.
+    fn drop(&mut self) {
+        if let Some(lease) = self.slot.take() {
+            self.ring.release_slot(lease);
+        }
+    }
 }
 
 /// A place in the ring where a reader can stand.
@@ -182,6 +203,7 @@ impl<'a> Ring<'a> {
             policy: LapPolicy::Oldest,
             tolerance: 0,
             stats: ReaderStats::default(),
+            slot: None,
         };
         let h = self.hdr;
         for _ in 0..ATTEMPTS {
@@ -359,6 +381,7 @@ impl<'a> Reader<'a> {
     /// (for example with a larger buffer after [`ReadError::BufferTooSmall`]).
     #[inline]
     pub fn try_read(&mut self, buf: &mut [u8]) -> Result<Read, ReadError> {
+        self.check_evicted()?;
         let origin = self.cursor;
         let (pos, rec) = match self.next()? {
             Next::Done(read) => return Ok(read),
@@ -389,6 +412,9 @@ impl<'a> Reader<'a> {
     /// Iterate over what is pending now, as lazy [`MessageRef`] handles whose
     /// payload is copied (and validated) only when read. The iteration stops at
     /// the tail as it was when this was called, and after the first error.
+    ///
+    /// For a gating reader, the producer waits for the handle last yielded;
+    /// earlier handles are released as the iteration moves on.
     pub fn pending(&mut self) -> Pending<'_, 'a> {
         let end = self.ring.hdr.tail.load(Ordering::Acquire);
         Pending {
@@ -409,6 +435,59 @@ impl<'a> Reader<'a> {
         self.cursor = pos + rec.size;
         self.seq = rec.seq.wrapping_add(1);
         self.stats.messages += 1;
+        if let Some(lease) = self.slot {
+            let s = &self.ring.slots[lease.index];
+            s.read_messages
+                .store(self.stats.messages, Ordering::Relaxed);
+            // Release: our reads of the record happen before the producer,
+            // having read this position, overwrites it.
+            s.position.store(self.cursor, Ordering::Release);
+        }
+    }
+
+    /// Take a consumer slot (set up by the ring).
+    pub(crate) fn attach_slot(&mut self, lease: SlotLease) {
+        self.slot = Some(lease);
+    }
+
+    /// The consumer slot this reader holds, if any.
+    pub fn slot(&self) -> Option<usize> {
+        self.slot.map(|l| l.index)
+    }
+
+    /// Whether the producer currently waits for this reader.
+    pub fn is_gating(&self) -> bool {
+        self.slot.is_some_and(|l| {
+            let word = self.ring.slots[l.index].state.load(Ordering::Relaxed);
+            word >> 8 == l.gen && word & 0xff == crate::layout::slot_state::GATING
+        })
+    }
+
+    /// Publish an opaque lease value in this reader's slot (adapters use it
+    /// for liveness checks).
+    pub fn set_lease(&self, lease: u64) {
+        if let Some(l) = self.slot {
+            self.ring.slots[l.index]
+                .lease
+                .store(lease, Ordering::Release);
+        }
+    }
+
+    /// Check whether the producer evicted us; if so, free the slot.
+    #[inline]
+    fn check_evicted(&mut self) -> Result<(), ReadError> {
+        let Some(lease) = self.slot else {
+            return Ok(());
+        };
+        let word = self.ring.slots[lease.index].state.load(Ordering::Relaxed);
+        if word >> 8 == lease.gen && word & 0xff != crate::layout::slot_state::EVICTED {
+            return Ok(());
+        }
+        self.slot = None;
+        if word >> 8 == lease.gen {
+            self.ring.release_slot(lease);
+        }
+        Err(ReadError::Evicted)
     }
 
     /// Find the next message record at the cursor, handling padding, restarts
@@ -517,6 +596,13 @@ impl<'a> Reader<'a> {
             self.stats.laps += 1;
             self.stats.lost_messages += lost_messages;
             self.stats.lost_bytes += lost_bytes;
+            if let Some(lease) = self.slot {
+                let s = &ring.slots[lease.index];
+                s.laps.store(self.stats.laps, Ordering::Relaxed);
+                s.lost_messages
+                    .store(self.stats.lost_messages, Ordering::Relaxed);
+                s.position.store(self.cursor, Ordering::Release);
+            }
             return Ok(Next::Done(Read::Lapped {
                 lost_messages,
                 lost_bytes,
@@ -617,6 +703,13 @@ impl<'a> Iterator for Pending<'_, 'a> {
         Some(Ok(match next {
             Next::Record(pos, rec) => {
                 self.reader.advance(pos, &rec);
+                if let Some(lease) = self.reader.slot {
+                    // A gating reader keeps the record just yielded protected
+                    // until the next step: the producer may overwrite only
+                    // records before it.
+                    let s = &self.reader.ring.slots[lease.index];
+                    s.position.store(pos, Ordering::Release);
+                }
                 Event::Message(MessageRef {
                     ring: self.reader.ring,
                     pos,

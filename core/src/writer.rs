@@ -23,9 +23,11 @@
 
 use crate::copy;
 use crate::error::{OutOfBounds, WriteError};
+use crate::layout::slot_state::{EVICTED, GATING, JOINING, LOSSY};
 use crate::layout::{self, kind};
 use crate::ring::{word0, Peek, Ring};
 use crate::sync::{fence, Ordering};
+use crate::wait::{Blocked, BoundedSpin, Wait, WaitAction};
 
 /// How a new producer continues an existing stream.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -75,6 +77,16 @@ pub struct Writer<'a> {
     /// Sequence of the next message.
     seq: u64,
     stride: u64,
+    /// Smallest gating position at the last scan (`u64::MAX`: none).
+    gate_min: u64,
+    /// Slot holding `gate_min`.
+    gate_slot: usize,
+    /// `gate_joins` at the last scan.
+    joins_seen: u64,
+    /// A joining consumer could not be acknowledged yet.
+    joins_pending: bool,
+    /// How `claim` waits for gating consumers.
+    wait: BoundedSpin,
 }
 
 impl core::fmt::Debug for Writer<'_> {
@@ -106,6 +118,11 @@ impl<'a> Writer<'a> {
             latest,
             seq: 0,
             stride: (geo.capacity / 16).min(geo.max_stride()) & !7,
+            gate_min: u64::MAX,
+            gate_slot: 0,
+            joins_seen: 0,
+            joins_pending: true,
+            wait: BoundedSpin::default(),
         };
         // Where the stream stands: the sequence after the newest record.
         let mut sound = tail.is_multiple_of(8)
@@ -151,7 +168,14 @@ impl<'a> Writer<'a> {
 
     /// Publish a restart marker carrying the epoch.
     fn write_restart(&mut self) {
-        let (rec, end) = self.reserve(8);
+        let (rec, end) = loop {
+            match self.reserve(8) {
+                Ok(at) => break at,
+                // A gating consumer from before the restart holds the ring:
+                // it was reading the old stream, so demote it.
+                Err(slot) => self.act_on(slot, WaitAction::Demote),
+            }
+        };
         self.ring.hdr.restart_pos.store(rec, Ordering::Relaxed);
         let off = rec & self.ring.geo.mask;
         let word = (off / 8) as usize;
@@ -197,12 +221,27 @@ impl<'a> Writer<'a> {
     /// [`Claim::commit`] (publish now) or [`Claim::stage`] (publish at the next
     /// [`Writer::flush`]). Dropping the claim aborts it: nothing is published.
     ///
-    /// Never waits: lossy readers never hold the producer back.
+    /// Lossy readers never hold the producer back. If a gating consumer has not
+    /// read far enough, this waits with the writer's [`BoundedSpin`] policy
+    /// (see [`Writer::set_wait`]), which demotes the consumer when its budget
+    /// is spent, so the producer is never blocked for ever.
     ///
     /// # Errors
-    /// [`WriteError::TooLong`] if `len` exceeds [`Writer::max_message`].
+    /// [`WriteError::TooLong`] if `len` exceeds [`Writer::max_message`];
+    /// [`WriteError::Full`] if the policy gives up.
     #[inline]
     pub fn claim(&mut self, len: usize) -> Result<Claim<'_, 'a>, WriteError> {
+        let mut wait = self.wait;
+        self.claim_with(len, &mut wait)
+    }
+
+    /// Claim without waiting.
+    ///
+    /// # Errors
+    /// [`WriteError::Full`] when a gating consumer has not read far enough;
+    /// [`WriteError::TooLong`] as for [`Writer::claim`].
+    #[inline]
+    pub fn try_claim(&mut self, len: usize) -> Result<Claim<'_, 'a>, WriteError> {
         if len as u64 > self.ring.geo.max_message {
             return Err(WriteError::TooLong {
                 len,
@@ -210,7 +249,9 @@ impl<'a> Writer<'a> {
             });
         }
         let start = self.pos;
-        let (rec, end) = self.reserve(len as u64);
+        let (rec, end) = self
+            .reserve(len as u64)
+            .map_err(|slot| WriteError::Full { slot })?;
         Ok(Claim {
             writer: self,
             start,
@@ -221,6 +262,132 @@ impl<'a> Writer<'a> {
             tag: 0,
             done: false,
         })
+    }
+
+    /// Claim, waiting for gating consumers through `wait`, which also decides
+    /// what to do about a consumer that does not move (demote, evict, give up).
+    ///
+    /// # Errors
+    /// [`WriteError::TooLong`]; [`WriteError::Full`] if `wait` gives up.
+    pub fn claim_with<W: Wait + ?Sized>(
+        &mut self,
+        len: usize,
+        wait: &mut W,
+    ) -> Result<Claim<'_, 'a>, WriteError> {
+        let mut waits = 0u64;
+        while let Err(slot) = self.make_room(len) {
+            waits += 1;
+            let blocked = self.blocked(slot, waits);
+            match wait.wait(&blocked) {
+                WaitAction::Retry => {}
+                WaitAction::GiveUp => return Err(WriteError::Full { slot }),
+                action => self.act_on(slot, action),
+            }
+        }
+        self.try_claim(len)
+    }
+
+    /// Raise the intent far enough for a `len`-byte record (if the gating
+    /// consumers allow), without writing anything.
+    fn make_room(&mut self, len: usize) -> Result<(), usize> {
+        let geo = self.ring.geo;
+        if len as u64 > geo.max_message {
+            return Ok(());
+        }
+        let size = geo.record_size(len as u64);
+        let room = geo.capacity - (self.pos & geo.mask);
+        let rec = if size > room {
+            self.pos + room
+        } else {
+            self.pos
+        };
+        let end = rec + size;
+        if end > self.intent {
+            self.raise_intent(rec, end)?;
+        }
+        Ok(())
+    }
+
+    /// Set the policy `claim` and the `write` family wait with.
+    pub fn set_wait(&mut self, wait: BoundedSpin) {
+        self.wait = wait;
+    }
+
+    /// Describe the consumer in `slot` for a wait strategy, counting the wait.
+    fn blocked(&self, slot: usize, waits: u64) -> Blocked {
+        let s = &self.ring.slots[slot];
+        let position = s.position.load(Ordering::Relaxed);
+        if waits == 1 {
+            let n = s.producer_waits.load(Ordering::Relaxed);
+            s.producer_waits.store(n.wrapping_add(1), Ordering::Relaxed);
+        }
+        Blocked {
+            slot,
+            lease: s.lease.load(Ordering::Acquire),
+            position,
+            lag: self.pos.saturating_sub(position),
+            waits,
+        }
+    }
+
+    /// Demote or evict the gating consumer in `slot`, then rescan.
+    fn act_on(&mut self, slot: usize, action: WaitAction) {
+        let s = &self.ring.slots[slot];
+        let word = s.state.load(Ordering::Acquire);
+        if matches!(word & 0xff, GATING | JOINING) {
+            let to = match action {
+                WaitAction::Evict => EVICTED,
+                _ => LOSSY,
+            };
+            let _ = s.state.compare_exchange(
+                word,
+                (word & !0xff) | to,
+                Ordering::AcqRel,
+                Ordering::Relaxed,
+            );
+        }
+        self.scan_gates();
+    }
+
+    /// Recompute the smallest gating position, acknowledging joining consumers
+    /// whose position is still intact (see [`crate::consumer`]).
+    fn scan_gates(&mut self) {
+        let cap = self.ring.geo.capacity;
+        self.joins_seen = self.ring.hdr.gate_joins.load(Ordering::Acquire);
+        let mut min = u64::MAX;
+        let mut slot_of_min = 0;
+        let mut pending = false;
+        for (i, s) in self.ring.slots.iter().enumerate() {
+            let word = s.state.load(Ordering::Acquire);
+            let st = word & 0xff;
+            if st != GATING && st != JOINING {
+                continue;
+            }
+            let p = s.position.load(Ordering::Acquire);
+            if st == JOINING {
+                let intact = p <= self.pos && p.saturating_add(cap) >= self.intent;
+                let acked = intact
+                    && s.state
+                        .compare_exchange(
+                            word,
+                            (word & !0xff) | GATING,
+                            Ordering::AcqRel,
+                            Ordering::Relaxed,
+                        )
+                        .is_ok();
+                if !acked {
+                    pending = true;
+                    continue;
+                }
+            }
+            if p < min {
+                min = p;
+                slot_of_min = i;
+            }
+        }
+        self.gate_min = min;
+        self.gate_slot = slot_of_min;
+        self.joins_pending = pending;
     }
 
     /// Write and publish one message.
@@ -267,9 +434,9 @@ impl<'a> Writer<'a> {
 
     /// Make room for a `len`-byte record at the current position: pad to the end
     /// of the lap if it does not fit, raise the intent. Returns the record's
-    /// start and end.
+    /// start and end, or the slot of the gating consumer in the way.
     #[inline]
-    fn reserve(&mut self, len: u64) -> (u64, u64) {
+    fn reserve(&mut self, len: u64) -> Result<(u64, u64), usize> {
         let geo = self.ring.geo;
         let size = geo.record_size(len);
         let off = self.pos & geo.mask;
@@ -278,7 +445,7 @@ impl<'a> Writer<'a> {
         let rec = self.pos + pad;
         let end = rec + size;
         if end > self.intent {
-            self.raise_intent(rec, end);
+            self.raise_intent(rec, end)?;
         }
         if pad != 0 {
             let word = (off / 8) as usize;
@@ -288,15 +455,30 @@ impl<'a> Writer<'a> {
                 word0(kind::PADDING, (pad / 8) as u32, 0).to_le(),
             );
         }
-        (rec, end)
+        Ok((rec, end))
     }
 
     /// Raise the intent past `end` (by a stride), first moving `head` past the
     /// records that the new intent may overwrite.
+    ///
+    /// The intent never passes `capacity` beyond the smallest gating position;
+    /// the slots are rescanned only when that bound is in the way or a
+    /// consumer asked to gate.
     #[cold]
-    fn raise_intent(&mut self, rec: u64, end: u64) {
+    fn raise_intent(&mut self, rec: u64, end: u64) -> Result<(), usize> {
         let geo = self.ring.geo;
-        let intent = end + self.stride;
+        let mut limit = self.gate_min.saturating_add(geo.capacity);
+        if end > limit
+            || self.joins_pending
+            || self.ring.hdr.gate_joins.load(Ordering::Relaxed) != self.joins_seen
+        {
+            self.scan_gates();
+            limit = self.gate_min.saturating_add(geo.capacity);
+            if end > limit {
+                return Err(self.gate_slot);
+            }
+        }
+        let intent = end.saturating_add(self.stride).min(limit);
         let doomed = intent.saturating_sub(geo.capacity);
         if self.head < doomed {
             let mut h = self.head;
@@ -319,6 +501,7 @@ impl<'a> Writer<'a> {
         self.intent = intent;
         self.ring.hdr.tail_intent.store(intent, Ordering::Relaxed);
         fence(Ordering::Release);
+        Ok(())
     }
 
     /// Write the header of a filled record and commit it (unpublished).

@@ -1,0 +1,252 @@
+//! Gating consumers beside lossy ones on one ring.
+
+mod common;
+
+use common::{boxed, check, fill, len_of};
+use shmcast::layout::ring_size;
+use shmcast::{
+    Blocked, BoundedSpin, JoinError, Read, ReadError, Ring, RingConfig, SlotState, Start, Wait,
+    WaitAction, WriteError,
+};
+
+/// Spin a little, then yield: never gives up (the consumers in these tests
+/// are alive), and leaves the other core to them.
+struct Patient(u32);
+
+impl Wait for Patient {
+    fn wait(&mut self, _: &Blocked) -> WaitAction {
+        self.0 += 1;
+        if self.0.is_multiple_of(64) {
+            std::thread::yield_now();
+        } else {
+            std::hint::spin_loop();
+        }
+        WaitAction::Retry
+    }
+}
+
+const CAP: usize = 1024;
+
+#[test]
+fn full_exactly_when_a_gating_consumer_is_a_ring_behind() {
+    let region = boxed::<{ ring_size(CAP, 2) }>();
+    let ring = Ring::create(&*region, &RingConfig::new(CAP).slots(2)).unwrap();
+    let mut w = ring.writer().unwrap();
+    let mut g = ring.gating_reader().unwrap();
+    let mut lossy = ring.observed_reader(Start::Oldest).unwrap();
+    // 40-byte payloads make 56-byte records: 18 fill 1008 bytes.
+    for i in 0..18u8 {
+        w.try_claim(40).unwrap().commit_with(&[i; 40]);
+    }
+    assert!(g.is_gating(), "acknowledged by the producer's first rescan");
+    assert_eq!(
+        w.try_claim(40).map(|_| ()),
+        Err(WriteError::Full { slot: 0 })
+    );
+    let mut buf = [0u8; 64];
+    assert_eq!(g.try_read(&mut buf).unwrap().message().unwrap().seq, 0);
+    // One record read is room for exactly one more (with its padding).
+    w.try_claim(40).unwrap().commit_with(&[18; 40]);
+    assert!(w.try_claim(40).is_err());
+    for seq in 1..19 {
+        let m = g.try_read(&mut buf).unwrap().message().unwrap();
+        assert_eq!((m.seq, buf[0]), (seq, seq as u8));
+    }
+    // The lossy reader was never waited for: it lost exactly message 0, the
+    // one record the gating consumer had read when the producer wrapped.
+    assert_eq!(
+        lossy.try_read(&mut buf).unwrap(),
+        Read::Lapped {
+            lost_messages: 1,
+            lost_bytes: 56
+        }
+    );
+    assert_eq!(lossy.try_read(&mut buf).unwrap().message().unwrap().seq, 1);
+    let info = ring.consumer(0).unwrap();
+    assert_eq!(info.state, SlotState::Gating);
+    assert_eq!(info.read_messages, 19);
+    assert_eq!(ring.consumer(1).unwrap().state, SlotState::Lossy);
+}
+
+#[test]
+fn slots_run_out_and_are_freed_on_drop() {
+    let region = boxed::<{ ring_size(CAP, 2) }>();
+    let ring = Ring::create(&*region, &RingConfig::new(CAP).slots(2)).unwrap();
+    let a = ring.gating_reader().unwrap();
+    let b = ring.observed_reader(Start::Tail).unwrap();
+    assert_eq!(ring.gating_reader().unwrap_err(), JoinError::NoFreeSlot);
+    // Anonymous lossy readers need no slot: their number is unbounded.
+    let anon: Vec<_> = (0..100)
+        .map(|_| ring.reader(Start::Tail).unwrap())
+        .collect();
+    drop(a);
+    assert_eq!(ring.consumer(0).unwrap().state, SlotState::Free);
+    let c = ring.gating_reader().unwrap();
+    assert_eq!(c.slot(), Some(0));
+    assert_eq!(ring.consumer(0).unwrap().generation, 2);
+    drop((b, anon));
+}
+
+#[test]
+fn demotion_releases_a_blocked_producer() {
+    let region = boxed::<{ ring_size(CAP, 1) }>();
+    let ring = Ring::create(&*region, &RingConfig::new(CAP).slots(1)).unwrap();
+    let mut w = ring.writer().unwrap();
+    w.set_wait(BoundedSpin {
+        budget: 1000,
+        then: WaitAction::Demote,
+    });
+    let mut stuck = ring.gating_reader().unwrap();
+    for i in 0..100u64 {
+        w.write(&i.to_le_bytes()).unwrap();
+    }
+    assert!(!stuck.is_gating());
+    let info = ring.consumer(0).unwrap();
+    assert_eq!(info.state, SlotState::Lossy);
+    assert!(info.producer_waits >= 1);
+    // The demoted consumer learns of its loss with exact counts.
+    let mut buf = [0u8; 8];
+    let Read::Lapped { lost_messages, .. } = stuck.try_read(&mut buf).unwrap() else {
+        panic!("expected a lap");
+    };
+    let m = stuck.try_read(&mut buf).unwrap().message().unwrap();
+    assert_eq!(m.seq, lost_messages);
+    assert_eq!(u64::from_le_bytes(buf), m.seq);
+}
+
+#[test]
+fn eviction_releases_a_blocked_producer_and_frees_the_slot() {
+    let region = boxed::<{ ring_size(CAP, 1) }>();
+    let ring = Ring::create(&*region, &RingConfig::new(CAP).slots(1)).unwrap();
+    let mut w = ring.writer().unwrap();
+    let mut stuck = ring.gating_reader().unwrap();
+    let mut evict = BoundedSpin {
+        budget: 10,
+        then: WaitAction::Evict,
+    };
+    for i in 0..100u64 {
+        w.claim_with(8, &mut evict)
+            .unwrap()
+            .commit_with(&i.to_le_bytes());
+    }
+    assert_eq!(ring.consumer(0).unwrap().state, SlotState::Evicted);
+    let mut buf = [0u8; 8];
+    assert_eq!(stuck.try_read(&mut buf), Err(ReadError::Evicted));
+    assert_eq!(stuck.slot(), None);
+    assert_eq!(ring.consumer(0).unwrap().state, SlotState::Free);
+    assert!(matches!(
+        stuck.try_read(&mut buf).unwrap(),
+        Read::Lapped { .. }
+    ));
+    // A give-up policy reports Full instead.
+    let _g = ring.gating_reader().unwrap();
+    let mut give_up = BoundedSpin {
+        budget: 3,
+        then: WaitAction::GiveUp,
+    };
+    let mut full = false;
+    for i in 0..100u64 {
+        match w.claim_with(8, &mut give_up) {
+            Ok(c) => {
+                c.commit_with(&i.to_le_bytes());
+            }
+            Err(WriteError::Full { slot: 0 }) => {
+                full = true;
+                break;
+            }
+            Err(e) => panic!("{e}"),
+        }
+    }
+    assert!(full);
+}
+
+const MESSAGES: u64 = if cfg!(miri) { 400 } else { 10_000_000 };
+const BIG_CAP: usize = if cfg!(miri) { 1024 } else { 1 << 16 };
+const MAX: usize = if cfg!(miri) { 48 } else { 256 };
+
+#[test]
+fn slow_gating_and_fast_lossy_consumers_together() {
+    let region = boxed::<{ ring_size(BIG_CAP, 2) }>();
+    let ring = Ring::create(
+        &*region,
+        &RingConfig::new(BIG_CAP).slots(2).max_message(MAX),
+    )
+    .unwrap();
+    let mut gating = ring.gating_reader().unwrap();
+    let mut lossy = ring.reader(Start::Oldest).unwrap();
+    let (waits, lossy_laps) = std::thread::scope(|s| {
+        // The gating consumer: loses nothing, checks every byte, pauses now and then.
+        s.spawn(move || {
+            let mut buf = vec![0u8; MAX];
+            let mut expect = 0;
+            let mut idle = 0u32;
+            while expect < MESSAGES {
+                match gating.try_read(&mut buf) {
+                    Ok(Read::Message(m)) => {
+                        assert_eq!(m.seq, expect, "a gating consumer loses nothing");
+                        assert_eq!(m.len, len_of(m.seq, MAX));
+                        assert!(check(m.seq, &buf[..m.len]));
+                        expect += 1;
+                        idle = 0;
+                        if expect.is_multiple_of(MESSAGES / 20) {
+                            std::thread::sleep(std::time::Duration::from_millis(2));
+                        }
+                    }
+                    Ok(Read::Empty) => {
+                        idle += 1;
+                        if idle > 64 {
+                            std::thread::yield_now();
+                        }
+                    }
+                    other => panic!("gating consumer got {other:?}"),
+                }
+            }
+            assert!(gating.is_gating());
+        });
+        // The lossy consumer: exact lap counts.
+        let lossy_thread = s.spawn(move || {
+            let mut buf = vec![0u8; MAX];
+            let (mut expect, mut laps, mut idle) = (0u64, 0u64, 0u32);
+            while expect < MESSAGES {
+                match lossy.try_read(&mut buf) {
+                    Ok(Read::Message(m)) => {
+                        assert_eq!(m.seq, expect);
+                        assert!(check(m.seq, &buf[..m.len]));
+                        expect += 1;
+                        idle = 0;
+                    }
+                    Ok(Read::Lapped { lost_messages, .. }) => {
+                        expect += lost_messages;
+                        assert_eq!(lossy.next_seq(), expect);
+                        laps += 1;
+                    }
+                    Ok(Read::Empty) | Err(ReadError::Overrun) => {
+                        idle += 1;
+                        if idle > 64 {
+                            std::thread::yield_now();
+                        }
+                    }
+                    other => panic!("lossy consumer got {other:?}"),
+                }
+            }
+            laps
+        });
+        let mut w = ring.writer().unwrap();
+        let mut wait = Patient(0);
+        let mut payload = vec![0u8; MAX];
+        for seq in 0..MESSAGES {
+            let len = len_of(seq, MAX);
+            fill(seq, &mut payload[..len]);
+            let c = w.claim_with(len, &mut wait).unwrap();
+            assert_eq!(c.commit_with(&payload[..len]), seq);
+        }
+        (wait.0, lossy_thread.join().unwrap())
+    });
+    let info = ring.consumer(0).unwrap();
+    println!(
+        "producer waited {waits} times ({} episodes); lossy consumer lapped {lossy_laps} times",
+        info.producer_waits
+    );
+    assert!(info.producer_waits > 0, "the producer blocked and resumed");
+    assert_eq!(info.read_messages, MESSAGES);
+}
