@@ -64,6 +64,7 @@ mod region;
 mod ring;
 mod sync;
 pub mod wait;
+pub mod wake;
 pub mod writer;
 
 #[cfg(all(loom, test))]

@@ -51,6 +51,14 @@ impl RingConfig {
         self.checksum = on;
         self
     }
+    /// Check the configuration without a region.
+    ///
+    /// # Errors
+    /// As [`Ring::create`], less the region's own checks.
+    pub fn validate(&self) -> Result<(), CreateError> {
+        Geometry::from_config(self).map(|_| ())
+    }
+
     /// Bytes a region needs to hold this ring.
     pub const fn region_size(&self) -> usize {
         layout::ring_size(self.capacity as usize, self.slots as usize)

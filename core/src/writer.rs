@@ -87,6 +87,8 @@ pub struct Writer<'a> {
     joins_pending: bool,
     /// How `claim` waits for gating consumers.
     wait: BoundedSpin,
+    /// Called to wake sleeping consumers after a publish.
+    wake: Option<crate::wake::WakeFn>,
 }
 
 impl core::fmt::Debug for Writer<'_> {
@@ -123,6 +125,7 @@ impl<'a> Writer<'a> {
             joins_seen: 0,
             joins_pending: true,
             wait: BoundedSpin::default(),
+            wake: None,
         };
         // Where the stream stands: the sequence after the newest record.
         let mut sound = tail.is_multiple_of(8)
@@ -429,7 +432,18 @@ impl<'a> Writer<'a> {
             h.latest.store(self.latest, Ordering::Relaxed);
             h.tail.store(self.pos, Ordering::Release);
             self.published = self.pos;
+            if let Some(wake) = self.wake {
+                self.ring.wake_data(wake);
+            }
         }
+    }
+
+    /// Wake consumers sleeping on the ring's data word (see [`crate::wake`])
+    /// after every publish: `wake` is called (typically a futex wake) only
+    /// when some consumer has announced that it sleeps, so a publish with
+    /// nobody asleep costs one fence and one load, and no system call.
+    pub fn set_wake(&mut self, wake: Option<crate::wake::WakeFn>) {
+        self.wake = wake;
     }
 
     /// Make room for a `len`-byte record at the current position: pad to the end
