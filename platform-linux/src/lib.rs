@@ -1,11 +1,22 @@
 //! # shmcast-linux
 //!
-//! Linux backing for [`shmcast`] rings. This first piece maps memory for a
-//! ring; named /dev/shm rings, waiting and liveness build on it.
+//! Linux backing for [`shmcast`] rings: named rings in /dev/shm and
+//! file-backed rings ([`ShmRing`]), exclusive creation, validated opening,
+//! liveness by file locks that the kernel releases when a process dies, and
+//! producer takeover.
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]
 
+mod error;
+mod location;
+pub mod lock;
 mod map;
+mod shm;
+pub mod wait;
 
+pub use error::Error;
+pub use location::{Location, MAX_NAME};
 pub use map::MapRegion;
+pub use shm::{remove, Consumer, Options, Producer, ShmRing, Stale};
 pub use shmcast;
+pub use wait::{read_wait, LinuxWait, Phases};

@@ -1,0 +1,412 @@
+//! [`ShmRing`]: a ring in a named /dev/shm object or a file.
+
+use std::fs::{File, OpenOptions};
+use std::os::unix::fs::OpenOptionsExt;
+
+use memmap2::MmapOptions;
+use rustix::fs::Mode;
+use rustix::shm;
+use shmcast::{layout, Continuation, Read, ReadError, Reader, Ring, RingConfig, Start, Writer};
+
+use crate::wait::futex_wake;
+
+use crate::lock::{is_held, RoleLock};
+use crate::{Error, Location, MapRegion};
+
+/// How a ring file is created and mapped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Options {
+    /// File mode for new rings (default `0o600`).
+    pub mode: u32,
+    /// Fault every page in at map time (`MAP_POPULATE`).
+    pub prefault: bool,
+    /// Lock the mapping in memory (`mlock`).
+    pub mlock: bool,
+    /// Follow a symbolic link at the ring's path (default: refuse).
+    pub follow_symlinks: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            mode: 0o600,
+            prefault: false,
+            mlock: false,
+            follow_symlinks: false,
+        }
+    }
+}
+
+/// What to do when creation finds a ring of the same name (left by a crashed run).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stale {
+    /// Open the existing ring (and take it over if its producer is dead).
+    Reopen,
+    /// Remove it and create a fresh one.
+    Replace,
+}
+
+/// A ring in shared memory that this process has mapped.
+///
+/// ```no_run
+/// use shmcast_linux::{Location, Options, ShmRing};
+/// use shmcast::{RingConfig, Start};
+///
+/// let loc = Location::shm("quotes")?;
+/// let ring = ShmRing::create(&loc, &RingConfig::new(1 << 20).slots(8), &Options::default())?;
+/// let mut producer = ring.producer()?;
+/// producer.write(b"tick")?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug)]
+pub struct ShmRing {
+    location: Location,
+    region: MapRegion,
+    _file: File,
+}
+
+impl ShmRing {
+    /// Create a ring exclusively (`shm_open` or `open` with `O_CREAT | O_EXCL`),
+    /// size the file (`ftruncate`) and map it before the header is written, so a
+    /// half-created ring is never mistaken for a live one (its magic comes last).
+    ///
+    /// # Errors
+    /// [`Error::Exists`] if the name is taken; [`Error::Create`] for a bad
+    /// configuration; [`Error::Io`] or [`Error::Mlock`] from the OS.
+    pub fn create(location: &Location, cfg: &RingConfig, opts: &Options) -> Result<ShmRing, Error> {
+        let name = location.display();
+        let file = match location {
+            Location::Shm(n) => {
+                let fd = shm::open(
+                    n.as_str(),
+                    shm::OFlags::CREATE | shm::OFlags::EXCL | shm::OFlags::RDWR,
+                    Mode::from_raw_mode(opts.mode),
+                )
+                .map_err(|e| Error::io(&name, "shm_open", e))?;
+                File::from(fd)
+            }
+            Location::Path(p) => OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create_new(true)
+                .mode(opts.mode)
+                .open(p)
+                .map_err(|e| Error::io(&name, "open", e))?,
+        };
+        let made = Self::init(location, file, cfg, opts);
+        if made.is_err() {
+            let _ = remove(location);
+        }
+        made
+    }
+
+    fn init(
+        location: &Location,
+        file: File,
+        cfg: &RingConfig,
+        opts: &Options,
+    ) -> Result<ShmRing, Error> {
+        let name = location.display();
+        // Check the configuration before sizing the file.
+        cfg.validate().map_err(|source| Error::Create {
+            ring: name.clone(),
+            source,
+        })?;
+        // Permissions exactly as asked, whatever the umask.
+        rustix::fs::fchmod(&file, Mode::from_raw_mode(opts.mode))
+            .map_err(|e| Error::io(&name, "fchmod", e))?;
+        file.set_len(cfg.region_size() as u64)
+            .map_err(|e| Error::io(&name, "ftruncate", e))?;
+        let region = map(&name, &file, cfg.region_size(), opts)?;
+        Ring::create(&region, cfg).map_err(|source| Error::Create { ring: name, source })?;
+        Ok(ShmRing {
+            location: location.clone(),
+            region,
+            _file: file,
+        })
+    }
+
+    /// Open an existing ring, checking the file size and every header field.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`], [`Error::Symlink`], [`Error::Attach`] (not a ring,
+    /// another layout version, damaged, still being created), [`Error::Io`].
+    pub fn open(location: &Location, opts: &Options) -> Result<ShmRing, Error> {
+        let name = location.display();
+        let file = match location {
+            Location::Shm(n) => File::from(
+                shm::open(n.as_str(), shm::OFlags::RDWR, Mode::empty())
+                    .map_err(|e| Error::io(&name, "shm_open", e))?,
+            ),
+            Location::Path(p) => {
+                let mut o = OpenOptions::new();
+                o.read(true).write(true);
+                if !opts.follow_symlinks {
+                    o.custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32);
+                }
+                o.open(p).map_err(|e| Error::io(&name, "open", e))?
+            }
+        };
+        let size = file
+            .metadata()
+            .map_err(|e| Error::io(&name, "fstat", e))?
+            .len();
+        if size < layout::HEADER_SIZE as u64 {
+            let source = if size == 0 {
+                shmcast::AttachError::NotInitialised
+            } else {
+                shmcast::AttachError::TooSmall {
+                    needed: layout::HEADER_SIZE as u64,
+                    actual: size,
+                }
+            };
+            return Err(Error::Attach { ring: name, source });
+        }
+        let len = usize::try_from(size).map_err(|_| Error::Attach {
+            ring: name.clone(),
+            source: shmcast::AttachError::Corrupt {
+                field: "file size",
+                value: size,
+            },
+        })?;
+        let region = map(&name, &file, len, opts)?;
+        Ring::attach(&region).map_err(|source| Error::Attach { ring: name, source })?;
+        Ok(ShmRing {
+            location: location.clone(),
+            region,
+            _file: file,
+        })
+    }
+
+    /// Create a ring, or deal with one left behind under the same name.
+    ///
+    /// # Errors
+    /// As [`ShmRing::create`] and [`ShmRing::open`].
+    pub fn create_or(
+        location: &Location,
+        cfg: &RingConfig,
+        opts: &Options,
+        stale: Stale,
+    ) -> Result<ShmRing, Error> {
+        match Self::create(location, cfg, opts) {
+            Err(Error::Exists { .. }) => match stale {
+                Stale::Reopen => Self::open(location, opts),
+                Stale::Replace => {
+                    remove(location)?;
+                    Self::create(location, cfg, opts)
+                }
+            },
+            other => other,
+        }
+    }
+
+    /// The ring.
+    pub fn ring(&self) -> Ring<'_> {
+        Ring::attach(&self.region).expect("validated when mapped")
+    }
+
+    /// Where the ring lives.
+    pub fn location(&self) -> &Location {
+        &self.location
+    }
+
+    /// Whether a live process holds the producer role.
+    ///
+    /// # Errors
+    /// The OS error from probing the lock file.
+    pub fn producer_alive(&self) -> Result<bool, Error> {
+        let path = self.location.lock_path("producer");
+        is_held(&path).map_err(|e| Error::io(&self.location.display(), "flock", e))
+    }
+
+    /// Become the ring's producer. Holds the producer lock for as long as the
+    /// returned [`Producer`] lives; if the ring was left by a producer that
+    /// died, takes it over and continues its stream.
+    ///
+    /// # Errors
+    /// [`Error::ProducerActive`] if a live process is the producer.
+    pub fn producer(&self) -> Result<Producer<'_>, Error> {
+        self.producer_with(Continuation::Continue)
+    }
+
+    /// Become the producer, choosing how the stream continues.
+    ///
+    /// # Errors
+    /// As [`ShmRing::producer`].
+    pub fn producer_with(&self, how: Continuation) -> Result<Producer<'_>, Error> {
+        let name = self.location.display();
+        let path = self.location.lock_path("producer");
+        let lock = RoleLock::try_acquire(&path)
+            .map_err(|e| Error::io(&name, "flock", e))?
+            .ok_or_else(|| Error::ProducerActive { ring: name.clone() })?;
+        let ring = self.ring();
+        // We hold the lock, so whoever the header names as producer is dead.
+        let mut writer = match ring.writer_with(how) {
+            Ok(w) => w,
+            Err(_) => ring.take_over(how),
+        };
+        writer.set_wake(Some(futex_wake));
+        Ok(Producer {
+            writer,
+            _lock: lock,
+        })
+    }
+
+    /// Whether the consumer in `slot` is held by a live process.
+    ///
+    /// # Errors
+    /// The OS error from probing the lock file.
+    pub fn consumer_alive(&self, slot: usize) -> Result<bool, Error> {
+        is_held(&self.location.lock_path(&slot.to_string()))
+            .map_err(|e| Error::io(&self.location.display(), "flock", e))
+    }
+
+    /// A gating consumer (see [`Ring::gating_reader`]) that holds its slot's
+    /// lock for as long as it lives, so a producer can tell when it dies.
+    ///
+    /// # Errors
+    /// [`Error::Join`] when no slot is free.
+    pub fn gating_consumer(&self) -> Result<Consumer<'_>, Error> {
+        self.consumer(self.ring().gating_reader(), true)
+    }
+
+    /// A lossy consumer with a slot, observable from outside.
+    ///
+    /// # Errors
+    /// [`Error::Join`] when no slot is free.
+    pub fn observed_consumer(&self, start: Start) -> Result<Consumer<'_>, Error> {
+        self.consumer(self.ring().observed_reader(start), false)
+    }
+
+    fn consumer<'r>(
+        &'r self,
+        reader: Result<Reader<'r>, shmcast::JoinError>,
+        gating: bool,
+    ) -> Result<Consumer<'r>, Error> {
+        let name = self.location.display();
+        let reader = reader.map_err(|source| Error::Join {
+            ring: name.clone(),
+            source,
+        })?;
+        let slot = reader.slot().unwrap_or(0);
+        let path = self.location.lock_path(&slot.to_string());
+        let lock = RoleLock::try_acquire(&path)
+            .map_err(|e| Error::io(&name, "flock", e))?
+            .ok_or_else(|| Error::Io {
+                ring: name.clone(),
+                op: "flock",
+                source: std::io::Error::new(
+                    std::io::ErrorKind::WouldBlock,
+                    format!("slot {slot} lock is still held by an evicted consumer"),
+                ),
+            })?;
+        reader.set_lease(std::process::id() as u64);
+        Ok(Consumer {
+            reader,
+            gating,
+            _lock: lock,
+        })
+    }
+}
+
+/// A consumer with a slot and the lock that tells the producer it lives.
+#[derive(Debug)]
+pub struct Consumer<'r> {
+    reader: Reader<'r>,
+    gating: bool,
+    _lock: RoleLock,
+}
+
+impl<'r> Consumer<'r> {
+    /// Read without waiting; a gating consumer then wakes a producer that
+    /// sleeps waiting for room.
+    ///
+    /// # Errors
+    /// As [`Reader::try_read`].
+    pub fn try_read(&mut self, buf: &mut [u8]) -> Result<Read, ReadError> {
+        let read = self.reader.try_read(buf)?;
+        if self.gating && matches!(read, Read::Message(_)) {
+            self.reader
+                .ring()
+                .wake_side(shmcast::wake::Side::Space, futex_wake);
+        }
+        Ok(read)
+    }
+
+    /// The underlying reader.
+    pub fn reader(&mut self) -> &mut Reader<'r> {
+        &mut self.reader
+    }
+}
+
+/// The ring's producer: a [`Writer`] that wakes sleeping consumers, plus the
+/// lock that tells others it lives.
+#[derive(Debug)]
+pub struct Producer<'r> {
+    writer: Writer<'r>,
+    _lock: RoleLock,
+}
+
+impl<'r> std::ops::Deref for Producer<'r> {
+    type Target = Writer<'r>;
+    fn deref(&self) -> &Writer<'r> {
+        &self.writer
+    }
+}
+
+impl std::ops::DerefMut for Producer<'_> {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.writer
+    }
+}
+
+/// Remove a ring (`shm_unlink` or `unlink`) and its lock files. Processes that
+/// have it mapped keep their mapping.
+///
+/// # Errors
+/// [`Error::NotFound`] if there is no such ring; [`Error::Io`].
+pub fn remove(location: &Location) -> Result<(), Error> {
+    let name = location.display();
+    match location {
+        Location::Shm(n) => {
+            shm::unlink(n.as_str()).map_err(|e| Error::io(&name, "shm_unlink", e))?
+        }
+        Location::Path(p) => std::fs::remove_file(p).map_err(|e| Error::io(&name, "unlink", e))?,
+    }
+    // Lock files: "<file>.<role>.lock" beside the ring.
+    let file = location.file_path();
+    if let (Some(dir), Some(base)) = (file.parent(), file.file_name()) {
+        let prefix = format!("{}.", base.to_string_lossy());
+        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let n = entry.file_name();
+            let n = n.to_string_lossy();
+            if n.starts_with(&prefix) && n.ends_with(".lock") {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
+    }
+    Ok(())
+}
+
+fn map(name: &str, file: &File, len: usize, opts: &Options) -> Result<MapRegion, Error> {
+    let mut mo = MmapOptions::new();
+    mo.len(len);
+    if opts.prefault {
+        mo.populate();
+    }
+    // SAFETY: `map_mut` is unsafe because the file may be changed by others
+    // while mapped, which would break a `&mut [u8]` over it. Nothing here ever
+    // forms such a reference: `MapRegion` hands the ring a raw base pointer
+    // and the ring touches the bytes only with atomic operations, which other
+    // processes' writes cannot make unsound. A file shrunk by another process
+    // would fault (SIGBUS), as with any shared mapping; ring files are never
+    // truncated by shmcast.
+    let map = unsafe { mo.map_mut(file) }.map_err(|e| Error::io(name, "mmap", e))?;
+    if opts.mlock {
+        map.lock().map_err(|source| Error::Mlock {
+            ring: name.to_owned(),
+            source,
+        })?;
+    }
+    Ok(MapRegion::from_mmap(map))
+}

@@ -1,0 +1,163 @@
+//! Waiting across processes: spin, then yield, then sleep on a shared futex.
+//!
+//! The futex words live in the ring's shared mapping, so waits and wakes use
+//! shared futexes (no `FUTEX_PRIVATE_FLAG`, which could not wake a waiter in
+//! another process). The handshake that makes a lost wake-up impossible is
+//! [`shmcast::wake`]'s; every sleep is bounded, and spurious wake-ups only
+//! cost a re-check.
+
+use std::sync::atomic::AtomicU32;
+use std::time::{Duration, Instant};
+
+use rustix::thread::futex;
+use shmcast::wake::Side;
+use shmcast::{Blocked, Read, ReadError, Reader, Ring, Wait, WaitAction};
+
+use crate::lock::is_held;
+use crate::Location;
+
+/// Wake every sleeper on a shared futex word (`futex(FUTEX_WAKE)`).
+pub fn futex_wake(word: &AtomicU32) {
+    let _ = futex::wake(word, futex::Flags::empty(), u32::MAX);
+}
+
+/// Sleep while `word == expected`, at most `timeout` (`futex(FUTEX_WAIT)`).
+pub fn futex_sleep(word: &AtomicU32, expected: u32, timeout: Duration) {
+    let ts = rustix::thread::futex::Timespec {
+        tv_sec: timeout.as_secs() as _,
+        tv_nsec: timeout.subsec_nanos() as _,
+    };
+    // EAGAIN (the word changed), EINTR and ETIMEDOUT all mean: look again.
+    let _ = futex::wait(word, futex::Flags::empty(), expected, Some(&ts));
+}
+
+/// How long to spin and yield before sleeping.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Phases {
+    /// Busy-spin iterations first.
+    pub spins: u32,
+    /// Then `sched_yield` iterations.
+    pub yields: u32,
+    /// Then sleep on the futex, at most this long at a time.
+    pub nap: Duration,
+}
+
+impl Default for Phases {
+    fn default() -> Self {
+        Phases {
+            spins: 128,
+            yields: 64,
+            nap: Duration::from_millis(10),
+        }
+    }
+}
+
+/// Read the next message, waiting up to `timeout` while the ring is empty:
+/// spin, yield, then sleep on the data futex (the producer wakes it when it
+/// has a waker installed, see [`crate::Producer`]). Returns [`Read::Empty`]
+/// when the time is up.
+///
+/// # Errors
+/// As [`Reader::try_read`].
+pub fn read_wait(
+    reader: &mut Reader<'_>,
+    buf: &mut [u8],
+    phases: &Phases,
+    timeout: Duration,
+) -> Result<Read, ReadError> {
+    let start = Instant::now();
+    let ring = reader.ring();
+    let mut n: u64 = 0;
+    loop {
+        let read = reader.try_read(buf)?;
+        if read != Read::Empty {
+            return Ok(read);
+        }
+        let elapsed = start.elapsed();
+        if elapsed >= timeout {
+            return Ok(Read::Empty);
+        }
+        n += 1;
+        if n <= phases.spins as u64 {
+            std::hint::spin_loop();
+        } else if n <= (phases.spins + phases.yields) as u64 {
+            std::thread::yield_now();
+        } else {
+            sleep_for_data(&ring, reader.position(), phases.nap.min(timeout - elapsed));
+        }
+    }
+}
+
+fn sleep_for_data(ring: &Ring<'_>, position: u64, nap: Duration) {
+    let w = ring.prepare_sleep(Side::Data);
+    if !ring.has_data_after(position) {
+        futex_sleep(ring.futex_word(Side::Data), w, nap);
+    }
+    ring.cancel_sleep(Side::Data);
+}
+
+/// A producer's wait for gating consumers: spin, yield, then sleep on the
+/// space futex; free the slot of a consumer whose process died (its slot
+/// lock is gone); demote a live one that blocks longer than `timeout`.
+#[derive(Debug)]
+pub struct LinuxWait<'r> {
+    ring: Ring<'r>,
+    location: Location,
+    phases: Phases,
+    timeout: Duration,
+    since: Instant,
+}
+
+impl<'r> LinuxWait<'r> {
+    /// A wait for `ring` at `location` that gives a blocking consumer `timeout`.
+    pub fn new(ring: Ring<'r>, location: &Location, phases: Phases, timeout: Duration) -> Self {
+        LinuxWait {
+            ring,
+            location: location.clone(),
+            phases,
+            timeout,
+            since: Instant::now(),
+        }
+    }
+}
+
+impl Wait for LinuxWait<'_> {
+    fn wait(&mut self, blocked: &Blocked) -> WaitAction {
+        if blocked.waits == 1 {
+            self.since = Instant::now();
+        }
+        let n = blocked.waits;
+        if n <= self.phases.spins as u64 {
+            std::hint::spin_loop();
+            return WaitAction::Retry;
+        }
+        if n <= (self.phases.spins + self.phases.yields) as u64 {
+            std::thread::yield_now();
+            return WaitAction::Retry;
+        }
+        // Slow path: is the consumer still alive? (A just-joined consumer
+        // takes its lock right after its slot, so give it a moment.)
+        let waited = self.since.elapsed();
+        if waited > Duration::from_millis(5) {
+            let lock = self.location.lock_path(&blocked.slot.to_string());
+            if matches!(is_held(&lock), Ok(false)) {
+                self.ring.reclaim_slot(blocked.slot);
+                return WaitAction::Retry;
+            }
+        }
+        if waited >= self.timeout {
+            return WaitAction::Demote;
+        }
+        let w = self.ring.prepare_sleep(Side::Space);
+        let moved = self
+            .ring
+            .consumer(blocked.slot)
+            .is_none_or(|c| c.position != blocked.position);
+        if !moved {
+            let nap = self.phases.nap.min(self.timeout - waited);
+            futex_sleep(self.ring.futex_word(Side::Space), w, nap);
+        }
+        self.ring.cancel_sleep(Side::Space);
+        WaitAction::Retry
+    }
+}
