@@ -50,10 +50,12 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]
 
-#[cfg(test)]
+#[cfg(any(test, feature = "conformance"))]
 extern crate std;
 
 mod checksum;
+#[cfg(feature = "conformance")]
+pub mod conformance;
 pub mod consumer;
 mod copy;
 pub mod error;

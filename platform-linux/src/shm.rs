@@ -8,7 +8,11 @@ use rustix::fs::Mode;
 use rustix::shm;
 use shmcast::{layout, Continuation, Read, ReadError, Reader, Ring, RingConfig, Start, Writer};
 
-use crate::wait::futex_wake;
+use std::time::Duration;
+
+use shmcast::WriteError;
+
+use crate::wait::{futex_wake, LinuxWait, Phases};
 
 use crate::lock::{is_held, RoleLock};
 use crate::{Error, Location, MapRegion};
@@ -248,6 +252,9 @@ impl ShmRing {
         writer.set_wake(Some(futex_wake));
         Ok(Producer {
             writer,
+            location: self.location.clone(),
+            phases: Phases::default(),
+            gating_timeout: Duration::from_secs(5),
             _lock: lock,
         })
     }
@@ -339,12 +346,83 @@ impl<'r> Consumer<'r> {
     }
 }
 
+// SAFETY: delegates to the mapping, which upholds the contract (see
+// `MapRegion`) for as long as `self` lives.
+unsafe impl shmcast::Region for ShmRing {
+    fn base(&self) -> std::ptr::NonNull<u8> {
+        self.region.base()
+    }
+    fn size(&self) -> usize {
+        self.region.size()
+    }
+}
+
 /// The ring's producer: a [`Writer`] that wakes sleeping consumers, plus the
 /// lock that tells others it lives.
+///
+/// Its `claim` and `write` family wait for gating consumers with
+/// [`LinuxWait`]: spin, yield, sleep on the space futex; a consumer whose
+/// process died loses its slot at once, and a live one that holds the
+/// producer back longer than the gating timeout (5 s by default) is demoted.
+/// The [`Writer`] methods it dereferences to stay available.
 #[derive(Debug)]
 pub struct Producer<'r> {
     writer: Writer<'r>,
+    location: Location,
+    phases: Phases,
+    gating_timeout: Duration,
     _lock: RoleLock,
+}
+
+impl<'r> Producer<'r> {
+    /// How long a live gating consumer may hold the producer back before it
+    /// is demoted, and how to wait meanwhile.
+    pub fn set_gating_wait(&mut self, phases: Phases, timeout: Duration) {
+        self.phases = phases;
+        self.gating_timeout = timeout;
+    }
+
+    /// Claim room for a message, waiting for gating consumers (see above).
+    ///
+    /// # Errors
+    /// As [`Writer::claim_with`].
+    pub fn claim(&mut self, len: usize) -> Result<shmcast::Claim<'_, 'r>, WriteError> {
+        let mut wait = LinuxWait::new(
+            self.writer.ring(),
+            &self.location,
+            self.phases,
+            self.gating_timeout,
+        );
+        self.writer.claim_with(len, &mut wait)
+    }
+
+    /// Write and publish one message; returns its sequence number.
+    ///
+    /// # Errors
+    /// As [`Producer::claim`].
+    pub fn write(&mut self, msg: &[u8]) -> Result<u64, WriteError> {
+        self.write_tagged(0, msg)
+    }
+
+    /// Write and publish one message with a tag; returns its sequence number.
+    ///
+    /// # Errors
+    /// As [`Producer::claim`].
+    pub fn write_tagged(&mut self, tag: u32, msg: &[u8]) -> Result<u64, WriteError> {
+        let mut c = self.claim(msg.len())?;
+        c.set_tag(tag);
+        Ok(c.commit_with(msg))
+    }
+
+    /// Write one message to be published by the next flush.
+    ///
+    /// # Errors
+    /// As [`Producer::claim`].
+    pub fn stage(&mut self, tag: u32, msg: &[u8]) -> Result<u64, WriteError> {
+        let mut c = self.claim(msg.len())?;
+        c.set_tag(tag);
+        Ok(c.stage_with(msg))
+    }
 }
 
 impl<'r> std::ops::Deref for Producer<'r> {

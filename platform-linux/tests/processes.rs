@@ -9,7 +9,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use shmcast::{Read, RingConfig, SlotState, Start};
-use shmcast_linux::{remove, Error, LinuxWait, Location, Options, Phases, ShmRing};
+use shmcast_linux::{remove, Error, Location, Options, Phases, ShmRing};
 
 /// A ring name unique to this test and process, removed on drop.
 struct Name(Location);
@@ -232,7 +232,7 @@ fn producer_blocked_by_a_killed_gating_consumer_resumes() {
     expect_line(&mut child, "joined");
     let mut p = ring.producer().unwrap();
     let timeout = Duration::from_secs(20);
-    let mut wait = LinuxWait::new(ring.ring(), ring.location(), Phases::default(), timeout);
+    p.set_gating_wait(Phases::default(), timeout);
     let killer = std::thread::spawn(move || {
         std::thread::sleep(Duration::from_millis(300));
         child.kill().unwrap();
@@ -242,7 +242,7 @@ fn producer_blocked_by_a_killed_gating_consumer_resumes() {
     let start = Instant::now();
     // 40 records of 128 bytes: more than the ring, so the producer must block.
     for i in 0..40u8 {
-        p.claim_with(100, &mut wait).unwrap().commit_with(&[i; 100]);
+        p.write(&[i; 100]).unwrap();
     }
     let done = Instant::now();
     let killed = killer.join().unwrap();
@@ -431,4 +431,30 @@ fn creation_options_mode_prefault_mlock_and_stale_rings() {
         (fresh.ring().status().tail, fresh.ring().capacity()),
         (0, 4096)
     );
+}
+
+#[test]
+fn a_live_gating_consumer_that_stalls_is_demoted_after_the_timeout() {
+    let name = Name::new("stall");
+    let ring = ShmRing::create(
+        &name.0,
+        &RingConfig::new(4096).slots(1),
+        &Options::default(),
+    )
+    .unwrap();
+    let mut child = spawn("gating", &name.0);
+    expect_line(&mut child, "joined");
+    let mut p = ring.producer().unwrap();
+    p.set_gating_wait(Phases::default(), Duration::from_millis(200));
+    let start = Instant::now();
+    for i in 0..40u8 {
+        p.write(&[i; 100]).unwrap();
+    }
+    let took = start.elapsed();
+    assert!(
+        took >= Duration::from_millis(200) && took < Duration::from_secs(5),
+        "{took:?}"
+    );
+    assert!(ring.consumer_alive(0).unwrap(), "the consumer lives on");
+    assert_eq!(ring.ring().consumer(0).unwrap().state, SlotState::Lossy);
 }

@@ -1,0 +1,470 @@
+//! The protocol conformance suite: one behaviour per function, run against
+//! every kind of region (inline, heap, /dev/shm, hugetlbfs) by the crates
+//! that provide them, through [`conformance_tests!`](crate::conformance_tests).
+//! Enabled by the `conformance` feature (it needs `std`).
+
+use std::alloc::{alloc_zeroed, dealloc, Layout};
+use std::boxed::Box;
+use std::ptr::NonNull;
+use std::vec;
+use std::vec::Vec;
+
+use crate::{
+    Continuation, Event, JoinError, LapPolicy, ProducerError, Read, ReadError, Region, Ring,
+    RingConfig, Start, WriteError,
+};
+
+/// Makes a fresh region big enough for a configuration.
+pub type Make<'m> = dyn Fn(&RingConfig) -> Box<dyn Region> + 'm;
+
+const CAP: usize = 1024;
+
+fn ring_cfg() -> RingConfig {
+    RingConfig::new(CAP).slots(2)
+}
+
+fn read_msg(r: &mut crate::Reader<'_>, buf: &mut [u8]) -> (Vec<u8>, u64, u32) {
+    match r.try_read(buf).unwrap() {
+        Read::Message(m) => (buf[..m.len].to_vec(), m.seq, m.tag),
+        other => panic!("expected a message, got {other:?}"),
+    }
+}
+
+/// A zeroed heap region aligned for a ring.
+#[derive(Debug)]
+pub struct HeapRegion {
+    ptr: NonNull<u8>,
+    layout: Layout,
+}
+
+impl HeapRegion {
+    /// A zeroed region of `size` bytes (at least one).
+    ///
+    /// # Panics
+    /// If the allocation fails.
+    pub fn new(size: usize) -> HeapRegion {
+        let layout = Layout::from_size_align(size.max(1), crate::layout::REGION_ALIGN)
+            .expect("region layout");
+        // SAFETY: the layout's size is at least 1.
+        let raw = unsafe { alloc_zeroed(layout) };
+        let ptr = NonNull::new(raw).expect("allocation failed");
+        HeapRegion { ptr, layout }
+    }
+
+    /// A region for `cfg`, boxed for a [`Make`].
+    pub fn boxed(cfg: &RingConfig) -> Box<dyn Region> {
+        Box::new(HeapRegion::new(cfg.region_size()))
+    }
+}
+
+impl Drop for HeapRegion {
+    fn drop(&mut self) {
+        // SAFETY: `ptr` came from `alloc_zeroed(layout)` and is freed once, here.
+        unsafe { dealloc(self.ptr.as_ptr(), self.layout) }
+    }
+}
+
+// SAFETY: the bytes are reached only through `Region::base`, and rings touch
+// them only atomically.
+unsafe impl Send for HeapRegion {}
+// SAFETY: as above.
+unsafe impl Sync for HeapRegion {}
+
+// SAFETY: `ptr` is a live allocation of `layout.size()` bytes from the global
+// allocator (raw provenance, valid for shared mutation), 128-byte aligned,
+// fixed until drop.
+unsafe impl Region for HeapRegion {
+    fn base(&self) -> NonNull<u8> {
+        self.ptr
+    }
+    fn size(&self) -> usize {
+        self.layout.size()
+    }
+}
+
+/// Conformance case.
+pub fn messages_arrive_in_order_with_seq_and_tag(make: &Make<'_>) {
+    let region = make(&ring_cfg());
+    let ring = Ring::create(&*region, &ring_cfg()).unwrap();
+    let mut w = ring.writer().unwrap();
+    let mut r = ring.reader(Start::Tail).unwrap();
+    let mut buf = [0u8; 256];
+    assert_eq!(r.try_read(&mut buf).unwrap(), Read::Empty);
+    for i in 0..100u32 {
+        let msg = vec![i as u8; (i % 37) as usize];
+        assert_eq!(w.write_tagged(i * 3, &msg).unwrap(), i as u64);
+        let (got, seq, tag) = read_msg(&mut r, &mut buf);
+        assert_eq!((got, seq, tag), (msg, i as u64, i * 3));
+    }
+    assert_eq!(r.try_read(&mut buf).unwrap(), Read::Empty);
+    assert_eq!(r.stats().messages, 100);
+}
+
+/// Conformance case.
+pub fn oversize_message_is_an_error(make: &Make<'_>) {
+    let region = make(&ring_cfg());
+    let ring = Ring::create(&*region, &ring_cfg().max_message(100)).unwrap();
+    let mut w = ring.writer().unwrap();
+    assert_eq!(
+        w.write(&[0; 101]),
+        Err(WriteError::TooLong { len: 101, max: 100 })
+    );
+    assert!(w.write(&[0; 100]).is_ok());
+    assert!(w.claim(usize::MAX).is_err());
+}
+
+/// Conformance case.
+pub fn dropped_claim_publishes_nothing(make: &Make<'_>) {
+    let region = make(&ring_cfg());
+    let ring = Ring::create(&*region, &ring_cfg()).unwrap();
+    let mut w = ring.writer().unwrap();
+    let mut r = ring.reader(Start::Tail).unwrap();
+    let mut buf = [0u8; 256];
+    {
+        let mut c = w.claim(10).unwrap();
+        c.put(b"half").unwrap();
+    }
+    assert_eq!(r.try_read(&mut buf).unwrap(), Read::Empty);
+    // A panic while filling a claim aborts it too.
+    let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let mut c = w.claim(10).unwrap();
+        c.put(b"half").unwrap();
+        panic!("producer bug");
+    }));
+    assert!(caught.is_err());
+    assert_eq!(r.try_read(&mut buf).unwrap(), Read::Empty);
+    assert_eq!(
+        w.write(b"whole").unwrap(),
+        0,
+        "aborted claims use no sequence"
+    );
+    assert_eq!(read_msg(&mut r, &mut buf).0, b"whole");
+}
+
+/// Conformance case.
+pub fn claims_fill_by_parts_and_check_bounds(make: &Make<'_>) {
+    let region = make(&ring_cfg());
+    let ring = Ring::create(&*region, &ring_cfg()).unwrap();
+    let mut w = ring.writer().unwrap();
+    let mut r = ring.reader(Start::Tail).unwrap();
+    let mut c = w.claim(13).unwrap();
+    c.put(b"abc").unwrap();
+    c.write_at(9, b"wxyz").unwrap();
+    c.put(b"def").unwrap();
+    c.fill_from(6, b'.');
+    c.write_at(9, b"wxyz").unwrap();
+    assert!(c.write_at(10, b"wxyz").is_err());
+    assert!(c.put(&[0; 11]).is_err());
+    let mut back = [0u8; 13];
+    c.read_at(0, &mut back).unwrap();
+    assert_eq!(&back, b"abcdef...wxyz");
+    c.set_tag(5);
+    c.commit();
+    let mut buf = [0u8; 64];
+    assert_eq!(
+        read_msg(&mut r, &mut buf),
+        (b"abcdef...wxyz".to_vec(), 0, 5)
+    );
+}
+
+/// Conformance case.
+pub fn staged_records_wait_for_flush(make: &Make<'_>) {
+    let region = make(&ring_cfg());
+    let ring = Ring::create(&*region, &ring_cfg()).unwrap();
+    let mut w = ring.writer().unwrap();
+    let mut r = ring.reader(Start::Tail).unwrap();
+    let mut buf = [0u8; 64];
+    for i in 0..5u8 {
+        w.stage(0, &[i; 3]).unwrap();
+    }
+    assert_eq!(r.try_read(&mut buf).unwrap(), Read::Empty);
+    w.flush();
+    for i in 0..5u8 {
+        assert_eq!(read_msg(&mut r, &mut buf).0, vec![i; 3]);
+    }
+    assert_eq!(r.try_read(&mut buf).unwrap(), Read::Empty);
+}
+
+/// Conformance case.
+pub fn lapped_reader_gets_exact_counts_then_resumes_at_oldest(make: &Make<'_>) {
+    let region = make(&ring_cfg());
+    let ring = Ring::create(&*region, &ring_cfg()).unwrap();
+    let mut w = ring.writer().unwrap();
+    w.set_intent_stride(0);
+    let mut r = ring.reader(Start::Oldest).unwrap();
+    // 40-byte payloads make 56-byte records: 18 fit in 1024 bytes, then 16 pad.
+    for i in 0..100u64 {
+        w.write(&[i as u8; 40]).unwrap();
+    }
+    let mut buf = [0u8; 64];
+    let Read::Lapped {
+        lost_messages,
+        lost_bytes,
+    } = r.try_read(&mut buf).unwrap()
+    else {
+        panic!("expected a lap")
+    };
+    let (msg, seq, _) = read_msg(&mut r, &mut buf);
+    assert_eq!(seq, lost_messages, "the gap matches the count");
+    assert_eq!(msg, vec![seq as u8; 40]);
+    // Record positions: 18 per lap, 1024 bytes a lap.
+    let pos = |s: u64| (s / 18) * 1024 + (s % 18) * 56;
+    assert_eq!(lost_bytes, pos(seq));
+    // Everything after is intact and in order.
+    let mut next = seq + 1;
+    while let Read::Message(m) = r.try_read(&mut buf).unwrap() {
+        assert_eq!(m.seq, next);
+        next += 1;
+    }
+    assert_eq!(next, 100);
+    // The oldest message resumed at is the oldest whole record still in the ring.
+    assert!(100 - seq <= 18 && 100 - seq >= 17, "resumed at {seq}");
+}
+
+/// Conformance case.
+pub fn latest_policy_skips_to_the_newest(make: &Make<'_>) {
+    let region = make(&ring_cfg());
+    let ring = Ring::create(&*region, &ring_cfg()).unwrap();
+    let mut w = ring.writer().unwrap();
+    let mut r = ring.reader(Start::Oldest).unwrap();
+    r.set_lap_policy(LapPolicy::Latest);
+    for i in 0..100u64 {
+        w.write(&i.to_le_bytes()).unwrap();
+    }
+    let mut buf = [0u8; 64];
+    // 24-byte records: 42 a lap (1008 bytes), then 16 bytes of padding.
+    assert_eq!(
+        r.try_read(&mut buf).unwrap(),
+        Read::Lapped {
+            lost_messages: 99,
+            lost_bytes: (99 / 42) * 1024 + (99 % 42) * 24
+        }
+    );
+    assert_eq!(read_msg(&mut r, &mut buf).1, 99);
+}
+
+/// Conformance case.
+pub fn fall_behind_tolerance_laps_early(make: &Make<'_>) {
+    let region = make(&ring_cfg());
+    let ring = Ring::create(&*region, &ring_cfg()).unwrap();
+    let mut w = ring.writer().unwrap();
+    w.set_intent_stride(0);
+    let mut strict = ring.reader(Start::Oldest).unwrap();
+    let mut tolerant = ring.reader(Start::Oldest).unwrap();
+    tolerant.set_fall_behind_tolerance(1, 4);
+    // 24-byte records: 42 fill 1008 bytes. Write 36 (864 bytes): both still
+    // intact, but the tolerant reader is within a quarter of being lapped.
+    for i in 0..36u64 {
+        w.write(&i.to_le_bytes()).unwrap();
+    }
+    let mut buf = [0u8; 8];
+    assert_eq!(read_msg(&mut strict, &mut buf).1, 0);
+    match tolerant.try_read(&mut buf).unwrap() {
+        Read::Lapped { lost_messages, .. } => assert!(lost_messages > 0),
+        other => panic!("expected an early lap, got {other:?}"),
+    }
+}
+
+/// Conformance case.
+pub fn join_points(make: &Make<'_>) {
+    let region = make(&ring_cfg());
+    let ring = Ring::create(&*region, &ring_cfg()).unwrap();
+    let mut w = ring.writer().unwrap();
+    let mut buf = [0u8; 64];
+    // An empty ring: every start waits for message 0.
+    for start in [Start::Tail, Start::Latest, Start::Oldest, Start::Seq(0)] {
+        let mut r = ring.reader(start).unwrap();
+        assert_eq!(r.try_read(&mut buf).unwrap(), Read::Empty);
+        assert_eq!(r.next_seq(), 0);
+    }
+    for i in 0..10u64 {
+        w.write(&i.to_le_bytes()).unwrap();
+    }
+    let mut r = ring.reader(Start::Oldest).unwrap();
+    assert_eq!(read_msg(&mut r, &mut buf).1, 0);
+    let mut r = ring.reader(Start::Latest).unwrap();
+    assert_eq!(read_msg(&mut r, &mut buf).1, 9);
+    let mut r = ring.reader(Start::Tail).unwrap();
+    assert_eq!(r.try_read(&mut buf).unwrap(), Read::Empty);
+    let mut r = ring.reader(Start::Seq(4)).unwrap();
+    assert_eq!(read_msg(&mut r, &mut buf).1, 4);
+    let mut r = ring.reader(Start::Seq(10)).unwrap();
+    assert_eq!(r.try_read(&mut buf).unwrap(), Read::Empty);
+    assert_eq!(
+        ring.reader(Start::Seq(11)).unwrap_err(),
+        JoinError::NotPresent { seq: 11 }
+    );
+    for i in 10..200u64 {
+        w.write(&i.to_le_bytes()).unwrap();
+    }
+    assert_eq!(
+        ring.reader(Start::Seq(4)).unwrap_err(),
+        JoinError::NotPresent { seq: 4 }
+    );
+    let mut r = ring.reader(Start::Seq(190)).unwrap();
+    assert_eq!(read_msg(&mut r, &mut buf).1, 190);
+}
+
+/// Conformance case.
+pub fn small_buffer_is_an_error_that_keeps_the_position(make: &Make<'_>) {
+    let region = make(&ring_cfg());
+    let ring = Ring::create(&*region, &ring_cfg()).unwrap();
+    let mut w = ring.writer().unwrap();
+    let mut r = ring.reader(Start::Tail).unwrap();
+    w.write(&[1; 20]).unwrap();
+    let mut small = [0u8; 10];
+    assert_eq!(
+        r.try_read(&mut small),
+        Err(ReadError::BufferTooSmall { needed: 20 })
+    );
+    let mut buf = [0u8; 20];
+    assert_eq!(read_msg(&mut r, &mut buf).0, vec![1; 20]);
+}
+
+/// Conformance case.
+pub fn pending_iterates_lazily_and_detects_overwritten_handles(make: &Make<'_>) {
+    let region = make(&ring_cfg());
+    let ring = Ring::create(&*region, &ring_cfg()).unwrap();
+    let mut w = ring.writer().unwrap();
+    w.set_intent_stride(0);
+    let mut r = ring.reader(Start::Tail).unwrap();
+    for i in 0..5u64 {
+        w.write(&i.to_le_bytes()).unwrap();
+    }
+    let handles: Vec<_> = r
+        .pending()
+        .map(|e| match e.unwrap() {
+            Event::Message(m) => m,
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(handles.len(), 5);
+    let mut buf = [0u8; 8];
+    let copy = handles[3];
+    assert_eq!(copy.read(&mut buf).unwrap().seq, 3);
+    assert_eq!(u64::from_le_bytes(buf), 3);
+    for i in 5..100u64 {
+        w.write(&i.to_le_bytes()).unwrap();
+    }
+    assert!(!handles[0].is_current());
+    assert_eq!(
+        handles[0].read(&mut buf),
+        Err(ReadError::Overwritten { seq: 0 })
+    );
+    // The reader itself resumes after the handles and reports the lap.
+    assert!(matches!(r.try_read(&mut buf).unwrap(), Read::Lapped { .. }));
+}
+
+/// Conformance case.
+pub fn one_producer_at_a_time(make: &Make<'_>) {
+    let region = make(&ring_cfg());
+    let ring = Ring::create(&*region, &ring_cfg()).unwrap();
+    let w = ring.writer().unwrap();
+    let epoch = w.epoch();
+    assert_eq!(
+        Ring::attach(&*region).unwrap().writer().unwrap_err(),
+        ProducerError::Active { epoch }
+    );
+    drop(w);
+    let w2 = ring.writer().unwrap();
+    assert_ne!(w2.epoch(), epoch);
+}
+
+/// Conformance case.
+pub fn a_new_producer_continues_or_restarts(make: &Make<'_>) {
+    let region = make(&ring_cfg());
+    let ring = Ring::create(&*region, &ring_cfg()).unwrap();
+    let mut buf = [0u8; 64];
+    let mut r = ring.reader(Start::Oldest).unwrap();
+    let mut w = ring.writer().unwrap();
+    w.write(b"a").unwrap();
+    w.write(b"b").unwrap();
+    // The producer "dies" (forgotten, so it never releases the ring).
+    std::mem::forget(w);
+    let mut w = ring.take_over(Continuation::Continue);
+    assert_eq!(w.write(b"c").unwrap(), 2);
+    let seqs: Vec<u64> = (0..3).map(|_| read_msg(&mut r, &mut buf).1).collect();
+    assert_eq!(seqs, [0, 1, 2], "a clean continuation");
+    std::mem::forget(w);
+    let mut w = ring.take_over(Continuation::Restart);
+    let epoch = w.epoch();
+    assert_eq!(w.write(b"d").unwrap(), 3, "sequences never repeat");
+    assert_eq!(
+        r.try_read(&mut buf).unwrap(),
+        Read::Restarted { epoch, seq: 3 }
+    );
+    assert_eq!(read_msg(&mut r, &mut buf), (b"d".to_vec(), 3, 0));
+    // A reader joining after the restart is not told about it.
+    let mut late = ring.reader(Start::Latest).unwrap();
+    assert_eq!(read_msg(&mut late, &mut buf).1, 3);
+}
+
+/// Conformance case.
+pub fn restart_is_reported_even_when_the_marker_was_lapped(make: &Make<'_>) {
+    let region = make(&ring_cfg());
+    let ring = Ring::create(&*region, &ring_cfg()).unwrap();
+    let mut buf = [0u8; 64];
+    let mut w = ring.writer().unwrap();
+    w.write(b"x").unwrap();
+    let mut r = ring.reader(Start::Oldest).unwrap();
+    std::mem::forget(w);
+    let mut w = ring.take_over(Continuation::Restart);
+    for i in 0..200u64 {
+        w.write(&i.to_le_bytes()).unwrap();
+    }
+    assert!(matches!(r.try_read(&mut buf).unwrap(), Read::Lapped { .. }));
+    assert!(matches!(
+        r.try_read(&mut buf).unwrap(),
+        Read::Restarted { .. }
+    ));
+    assert!(r.try_read(&mut buf).unwrap().message().is_some());
+}
+
+/// Conformance case.
+pub fn checksums_catch_every_single_bit_flip(make: &Make<'_>) {
+    const C: usize = 256;
+    let region = make(&RingConfig::new(C).checksum(true));
+    let base = region.base().as_ptr();
+    let data = crate::layout::data_offset(0);
+    let ring = Ring::create(&*region, &RingConfig::new(C).checksum(true)).unwrap();
+    let mut w = ring.writer().unwrap();
+    let mut buf = [0u8; 64];
+    for len in [0usize, 1, 7, 8, 13, 31] {
+        let payload: Vec<u8> = (0..len as u8).map(|b| b.wrapping_mul(37)).collect();
+        let before = ring.reader(Start::Tail).unwrap();
+        let rec = data + (before.position() as usize % C);
+        w.write_tagged(9, &payload).unwrap();
+        for bit in 0..(24 + len) * 8 {
+            let byte = rec + bit / 8;
+            // SAFETY: single thread, nothing reads or writes the ring meanwhile, and
+            // the region's bytes are UnsafeCell-backed.
+            unsafe { *base.add(byte) ^= 1 << (bit % 8) };
+            let got = before.clone().try_read(&mut buf);
+            // SAFETY: as above.
+            unsafe { *base.add(byte) ^= 1 << (bit % 8) };
+            if let Ok(Read::Message(m)) = got {
+                panic!("bit {bit} of a {len}-byte record went unnoticed: {m:?}");
+            }
+        }
+        let (got, seq, tag) = read_msg(&mut before.clone(), &mut buf);
+        assert_eq!((got, tag), (payload, 9));
+        assert_eq!(seq, w.next_seq() - 1);
+    }
+}
+
+/// Generate one `#[test]` per conformance case, each making its regions
+/// with `$make` (an expression of type `&Make`-compatible closure).
+#[macro_export]
+macro_rules! conformance_tests {
+    ($make:expr) => {
+        $crate::conformance_tests!(@each $make; messages_arrive_in_order_with_seq_and_tag, oversize_message_is_an_error, dropped_claim_publishes_nothing, claims_fill_by_parts_and_check_bounds, staged_records_wait_for_flush, lapped_reader_gets_exact_counts_then_resumes_at_oldest, latest_policy_skips_to_the_newest, fall_behind_tolerance_laps_early, join_points, small_buffer_is_an_error_that_keeps_the_position, pending_iterates_lazily_and_detects_overwritten_handles, one_producer_at_a_time, a_new_producer_continues_or_restarts, restart_is_reported_even_when_the_marker_was_lapped, checksums_catch_every_single_bit_flip);
+    };
+    (@each $make:expr; $($name:ident),*) => {
+        $(
+            #[test]
+            fn $name() {
+                $crate::conformance::$name(&$make)
+            }
+        )*
+    };
+}
