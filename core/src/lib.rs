@@ -54,7 +54,7 @@
 extern crate std;
 
 mod checksum;
-#[cfg(feature = "conformance")]
+#[cfg(all(feature = "conformance", not(all(loom, test))))]
 pub mod conformance;
 pub mod consumer;
 mod copy;

@@ -191,3 +191,51 @@ fn loom_gating_consumer_beside_a_lossy_one() {
         l.join().unwrap();
     });
 }
+
+fn no_wake(_: &crate::sync::AtomicU32) {}
+
+/// The sleep/wake handshake of [`crate::wake`]: a consumer that finds the ring
+/// empty announces itself and "sleeps" (waits while the data word is
+/// unchanged, the check a futex makes atomically, modelled by a read-modify-
+/// write that sees the latest value; loom's yield lets the producer run). A lost wake-up would leave it waiting for
+/// ever after the producer is done, which loom reports as a failed execution.
+#[test]
+fn loom_no_lost_wake_up() {
+    use crate::wake::Side;
+    let mut b = loom::model::Builder::new();
+    b.preemption_bound = Some(2);
+    b.max_branches = 100_000;
+    b.check(|| {
+        // Leaked so the reader, joined before the producer starts, can move
+        // to its thread.
+        let parts: &'static Parts =
+            std::boxed::Box::leak(std::boxed::Box::new(Parts::plain(64, 0)));
+        let ring = parts.ring();
+        let mut r = ring.reader(Start::Tail).unwrap();
+        let consumer = thread::spawn(move || {
+            let mut buf = [0u8; 8];
+            loop {
+                match r.try_read(&mut buf).unwrap() {
+                    Read::Message(m) => {
+                        assert_eq!(buf, payload(m.seq));
+                        return;
+                    }
+                    Read::Empty => {}
+                    other => panic!("{other:?}"),
+                }
+                let w = ring.prepare_sleep(Side::Data);
+                if !ring.has_data_after(r.position()) {
+                    let word = ring.futex_word(Side::Data);
+                    while word.fetch_add(0, crate::sync::Ordering::SeqCst) == w {
+                        thread::yield_now();
+                    }
+                }
+            }
+        });
+        let mut w = ring.writer().unwrap();
+        w.set_wake(Some(no_wake));
+        w.write(&payload(0)).unwrap();
+        drop(w);
+        consumer.join().unwrap();
+    });
+}

@@ -4,26 +4,31 @@
 //!
 //! # No lost wake-up
 //!
-//! A consumer about to sleep on an empty ring:
-//! 1. reads the data word `w`;
-//! 2. increments the waiter count (SeqCst);
-//! 3. checks the ring again (a SeqCst fence, then the tail); if there is
-//!    data, it decrements the count and reads;
-//! 4. otherwise sleeps only while the data word still equals `w`, then
-//!    decrements the count.
+//! Each side has one 32-bit futex word: a wake sequence in the high 31 bits
+//! and a "someone sleeps" flag in bit 0. Every change goes through
+//! read-modify-writes of that one word, so they are totally ordered and the
+//! argument needs nothing stronger than acquire and release.
 //!
-//! The producer, after its Release store of the tail, issues a SeqCst fence
-//! and reads the waiter count; if it is not zero, it bumps the data word and
-//! wakes the sleepers. The two SeqCst fences are ordered one way or the other:
-//! either the producer's comes first, and the consumer's re-check in step 3
-//! sees the new tail, or the consumer's comes first, and the producer sees the
-//! waiter and bumps the word, so the sleep in step 4 returns at once (the word
-//! changed) or is woken. Spurious wake-ups only cost a re-check. The same
-//! handshake, with the space word and count, lets a gating consumer wake a
-//! producer waiting for room.
+//! A consumer about to sleep on an empty ring sets the flag with a
+//! compare-exchange (getting the word's value `v`), re-checks the ring, and
+//! sleeps only while the word still equals `v`. The producer, after its
+//! Release store of the tail, adds 2 to the word (AcqRel); only if the flag
+//! was set does it clear it and wake the sleepers (a system call), so a
+//! publish with nobody asleep costs one uncontended read-modify-write.
+//!
+//! - If the consumer's compare-exchange came first in the word's order, the
+//!   producer's add sees the flag and wakes it; if the consumer had not yet
+//!   gone to sleep, the word no longer equals `v` and its sleep returns at once.
+//! - If the producer's add came first, the consumer's compare-exchange read
+//!   the value it wrote (Release), so the consumer's re-check sees the tail.
+//!
+//! Spurious wake-ups only cost a re-check; sleeps are bounded by the adapter's
+//! timeouts (which also covers the word wrapping around in 2^31 publishes).
+//! The same handshake on the space word lets a gating consumer wake a producer
+//! waiting for room. The `*_waiters` header words are spare.
 
 use crate::ring::Ring;
-use crate::sync::{fence, AtomicU32, Ordering};
+use crate::sync::{AtomicU32, Ordering};
 
 /// Called with a futex word after it was bumped, to wake its sleepers.
 pub type WakeFn = fn(&AtomicU32);
@@ -38,35 +43,36 @@ pub enum Side {
 }
 
 impl<'a> Ring<'a> {
-    fn words(&self, side: Side) -> (&'a AtomicU32, &'a AtomicU32) {
+    fn word(&self, side: Side) -> &'a AtomicU32 {
         match side {
-            Side::Data => (&self.hdr.data_futex, &self.hdr.data_waiters),
-            Side::Space => (&self.hdr.space_futex, &self.hdr.space_waiters),
+            Side::Data => &self.hdr.data_futex,
+            Side::Space => &self.hdr.space_futex,
         }
     }
 
-    /// Steps 1 and 2: announce a sleeper and return the word's value to
-    /// sleep on. Follow with a re-check of the condition, then either
-    /// [`Ring::cancel_sleep`] or a sleep on [`Ring::futex_word`] and
-    /// [`Ring::cancel_sleep`].
+    /// Announce a sleeper: set the flag and return the value to sleep on.
+    /// Re-check the condition after this; sleep (futex wait on
+    /// [`Ring::futex_word`] while it equals the value) only if it still holds.
     pub fn prepare_sleep(&self, side: Side) -> u32 {
-        let (word, waiters) = self.words(side);
-        let w = word.load(Ordering::Acquire);
-        waiters.fetch_add(1, Ordering::SeqCst);
-        fence(Ordering::SeqCst);
-        w
-    }
-
-    /// Withdraw a sleeper announced by [`Ring::prepare_sleep`].
-    pub fn cancel_sleep(&self, side: Side) {
-        let (_, waiters) = self.words(side);
-        // A damaged count may be zero already: never wrap it.
-        let _ = waiters.fetch_update(Ordering::AcqRel, Ordering::Relaxed, |n| n.checked_sub(1));
+        let word = self.word(side);
+        let mut v = word.load(Ordering::Acquire);
+        // Bounded: each failure means the producer (or another sleeper) moved
+        // the word; after a few, sleeping on the latest value is still safe.
+        for _ in 0..16 {
+            if v & 1 != 0 {
+                return v;
+            }
+            match word.compare_exchange_weak(v, v | 1, Ordering::AcqRel, Ordering::Acquire) {
+                Ok(_) => return v | 1,
+                Err(now) => v = now,
+            }
+        }
+        v
     }
 
     /// The futex word of a side (to sleep on, or to wake).
     pub fn futex_word(&self, side: Side) -> &'a AtomicU32 {
-        self.words(side).0
+        self.word(side)
     }
 
     /// The producer's half for data: after a publish, wake sleepers if any.
@@ -74,13 +80,12 @@ impl<'a> Ring<'a> {
         self.wake_side(Side::Data, wake);
     }
 
-    /// Wake the sleepers of `side`, if the waiter count says there are any
-    /// (a SeqCst fence, a load, and nothing more when nobody sleeps).
+    /// Bump the side's word and, if someone announced a sleep, clear the flag
+    /// and call `wake` (one uncontended read-modify-write when nobody sleeps).
     pub fn wake_side(&self, side: Side, wake: WakeFn) {
-        let (word, waiters) = self.words(side);
-        fence(Ordering::SeqCst);
-        if waiters.load(Ordering::Relaxed) != 0 {
-            word.fetch_add(1, Ordering::Release);
+        let word = self.word(side);
+        if word.fetch_add(2, Ordering::AcqRel) & 1 != 0 {
+            word.fetch_and(!1, Ordering::AcqRel);
             wake(word);
         }
     }

@@ -3,7 +3,7 @@
 //! The futex words live in the ring's shared mapping, so waits and wakes use
 //! shared futexes (no `FUTEX_PRIVATE_FLAG`, which could not wake a waiter in
 //! another process). The handshake that makes a lost wake-up impossible is
-//! [`shmcast::wake`]'s; every sleep is bounded, and spurious wake-ups only
+//! [`shmcast::wake`]'s (a flag in the futex word itself); every sleep is bounded, and spurious wake-ups only
 //! cost a re-check.
 
 use std::sync::atomic::AtomicU32;
@@ -93,7 +93,6 @@ fn sleep_for_data(ring: &Ring<'_>, position: u64, nap: Duration) {
     if !ring.has_data_after(position) {
         futex_sleep(ring.futex_word(Side::Data), w, nap);
     }
-    ring.cancel_sleep(Side::Data);
 }
 
 /// A producer's wait for gating consumers: spin, yield, then sleep on the
@@ -157,7 +156,6 @@ impl Wait for LinuxWait<'_> {
             let nap = self.phases.nap.min(self.timeout - waited);
             futex_sleep(self.ring.futex_word(Side::Space), w, nap);
         }
-        self.ring.cancel_sleep(Side::Space);
         WaitAction::Retry
     }
 }
