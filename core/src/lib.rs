@@ -83,8 +83,3 @@ pub use region::{InlineRegion, Region};
 pub use ring::{Ring, RingConfig, Status};
 pub use wait::{Blocked, BoundedSpin, Spin, Wait, WaitAction};
 pub use writer::{Claim, Continuation, Writer};
-
-/// The README's examples, compiled and run as doctests.
-#[cfg(doctest)]
-#[doc = include_str!("../../README.md")]
-struct ReadmeDoctests;

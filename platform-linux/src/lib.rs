@@ -20,3 +20,8 @@ pub use map::MapRegion;
 pub use shm::{remove, Consumer, Options, Producer, ShmRing, Stale};
 pub use shmcast;
 pub use wait::{read_wait, LinuxWait, Phases};
+
+/// The README's examples (core and Linux), compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;
