@@ -403,12 +403,7 @@ impl<'a> Ring<'a> {
     /// # Errors
     /// [`ProducerError::Active`] if another producer holds the ring.
     pub fn writer_with(self, how: Continuation) -> Result<Writer<'a>, ProducerError> {
-        let epoch = self
-            .hdr
-            .epoch
-            .load(Ordering::Acquire)
-            .wrapping_add(1)
-            .max(1);
+        let epoch = self.next_epoch();
         match self
             .hdr
             .producer
@@ -427,14 +422,14 @@ impl<'a> Ring<'a> {
     /// Taking over from a live producer does not break memory safety, but both
     /// would then write and readers would see errors and laps.
     pub fn take_over(self, how: Continuation) -> Writer<'a> {
-        let epoch = self
-            .hdr
-            .epoch
-            .load(Ordering::Acquire)
-            .wrapping_add(1)
-            .max(1);
+        let epoch = self.next_epoch();
         self.hdr.producer.store(epoch, Ordering::Release);
         Writer::start(self, epoch, how)
+    }
+
+    /// The epoch a new producer takes: never 0, which marks "no producer".
+    fn next_epoch(&self) -> u64 {
+        self.hdr.epoch.load(Ordering::Acquire).wrapping_add(1).max(1)
     }
 
     /// Data capacity in bytes.
