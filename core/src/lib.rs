@@ -65,6 +65,8 @@ mod reader;
 mod region;
 mod ring;
 mod sync;
+#[cfg(not(all(loom, test)))]
+mod view;
 pub mod wait;
 pub mod wake;
 pub mod writer;
@@ -79,7 +81,9 @@ pub use error::{
 pub use reader::{
     Event, LapPolicy, Message, MessageRef, Pending, Read, Reader, ReaderStats, Start,
 };
-pub use region::{InlineRegion, Region};
+pub use region::{InlineRegion, ReadRegion, Region};
 pub use ring::{Ring, RingConfig, Status};
+#[cfg(not(all(loom, test)))]
+pub use view::{RingView, ViewReader};
 pub use wait::{Blocked, BoundedSpin, Spin, Wait, WaitAction};
 pub use writer::{Claim, Continuation, Writer};

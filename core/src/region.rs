@@ -38,6 +38,33 @@ unsafe impl<R: Region + ?Sized> Region for &R {
     }
 }
 
+/// A byte region that may be mapped read-only: enough for [`crate::RingView`],
+/// which only ever loads. Every [`Region`] is one.
+///
+/// # Safety
+///
+/// While `self` lives, `read_base()` is valid for reads of `read_size()`
+/// bytes, which others may be writing concurrently (so the provenance must
+/// allow that: a mapping or an `UnsafeCell`, never a `&[u8]`); neither value
+/// changes. Atomic loads of up to 8 bytes on read-only memory are sound on the
+/// 64-bit targets this crate supports.
+pub unsafe trait ReadRegion {
+    /// First byte of the region.
+    fn read_base(&self) -> NonNull<u8>;
+    /// Size of the region in bytes.
+    fn read_size(&self) -> usize;
+}
+
+// SAFETY: a `Region` is valid for reads and writes, so for reads.
+unsafe impl<R: Region + ?Sized> ReadRegion for R {
+    fn read_base(&self) -> NonNull<u8> {
+        self.base()
+    }
+    fn read_size(&self) -> usize {
+        self.size()
+    }
+}
+
 /// An `N`-byte region held inline, 128-byte aligned, usable in a `static`.
 ///
 /// ```

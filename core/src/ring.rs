@@ -208,12 +208,20 @@ impl<'a> Ring<'a> {
     /// # Errors
     /// [`AttachError`] naming the first check that failed.
     pub fn attach<R: crate::Region + ?Sized>(region: &'a R) -> Result<Ring<'a>, AttachError> {
-        let base = region.base();
+        Self::attach_any(region)
+    }
+
+    /// `attach` for any readable region; only [`crate::RingView`] (which
+    /// never writes) gets a ring this way from a read-only one.
+    pub(crate) fn attach_any<R: crate::ReadRegion + ?Sized>(
+        region: &'a R,
+    ) -> Result<Ring<'a>, AttachError> {
+        let base = region.read_base();
         let address = base.as_ptr() as usize;
         if !address.is_multiple_of(layout::REGION_ALIGN) {
             return Err(AttachError::Misaligned { address });
         }
-        let size = region.size() as u64;
+        let size = region.read_size() as u64;
         if size < layout::HEADER_SIZE as u64 {
             return Err(AttachError::TooSmall {
                 needed: layout::HEADER_SIZE as u64,
@@ -236,8 +244,8 @@ impl<'a> Ring<'a> {
 
     /// # Safety
     /// The region is REGION_ALIGN-aligned and holds `layout::ring_size(geo)` bytes.
-    unsafe fn from_region<R: crate::Region + ?Sized>(region: &'a R, geo: Geometry) -> Ring<'a> {
-        let base = region.base().as_ptr();
+    unsafe fn from_region<R: crate::ReadRegion + ?Sized>(region: &'a R, geo: Geometry) -> Ring<'a> {
+        let base = region.read_base().as_ptr();
         let slots_ptr = base.wrapping_add(layout::HEADER_SIZE).cast::<Slot>();
         let data_ptr = base
             .wrapping_add(layout::data_offset(geo.slots))
@@ -429,7 +437,11 @@ impl<'a> Ring<'a> {
 
     /// The epoch a new producer takes: never 0, which marks "no producer".
     fn next_epoch(&self) -> u64 {
-        self.hdr.epoch.load(Ordering::Acquire).wrapping_add(1).max(1)
+        self.hdr
+            .epoch
+            .load(Ordering::Acquire)
+            .wrapping_add(1)
+            .max(1)
     }
 
     /// Data capacity in bytes.

@@ -11,12 +11,14 @@ mod error;
 mod location;
 pub mod lock;
 mod map;
+mod readonly;
 mod shm;
 pub mod wait;
 
 pub use error::Error;
 pub use location::{Location, MAX_NAME};
 pub use map::MapRegion;
+pub use readonly::{read_poll, ReadOnlyShm};
 pub use shm::{remove, Consumer, Options, Producer, ShmRing, Stale};
 pub use shmcast;
 pub use wait::{read_wait, LinuxWait, Phases};

@@ -458,3 +458,41 @@ fn a_live_gating_consumer_that_stalls_is_demoted_after_the_timeout() {
     assert!(ring.consumer_alive(0).unwrap(), "the consumer lives on");
     assert_eq!(ring.ring().consumer(0).unwrap().state, SlotState::Lossy);
 }
+
+#[test]
+fn a_read_only_consumer_reads_a_ring_it_cannot_write() {
+    use std::os::unix::fs::PermissionsExt;
+    let name = Name::new("ro");
+    let opts = Options {
+        mode: 0o644,
+        ..Options::default()
+    };
+    let ring = ShmRing::create(&name.0, &RingConfig::new(4096).slots(1), &opts).unwrap();
+    let mode = std::fs::metadata(name.0.file_path())
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o644);
+    let mut p = ring.producer().unwrap();
+    p.write(b"first").unwrap();
+    let ro = shmcast_linux::ReadOnlyShm::open(&name.0, &Options::default()).unwrap();
+    assert!(ro.producer_alive().unwrap());
+    let mut r = ro.view().reader(Start::Oldest).unwrap();
+    let mut buf = [0u8; 16];
+    let m = r.try_read(&mut buf).unwrap().message().unwrap();
+    assert_eq!(&buf[..m.len], b"first");
+    let phases = Phases {
+        spins: 4,
+        yields: 4,
+        nap: Duration::from_millis(1),
+    };
+    let empty = shmcast_linux::read_poll(&mut r, &mut buf, &phases, Duration::from_millis(20));
+    assert_eq!(empty.unwrap(), Read::Empty);
+    p.write(b"second").unwrap();
+    let m = shmcast_linux::read_poll(&mut r, &mut buf, &phases, Duration::from_secs(5))
+        .unwrap()
+        .message()
+        .unwrap();
+    assert_eq!(&buf[..m.len], b"second");
+    assert_eq!(ro.view().status().tail, ring.ring().status().tail);
+}
