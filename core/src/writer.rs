@@ -495,7 +495,14 @@ impl<'a> Writer<'a> {
         let intent = end.saturating_add(self.stride).min(limit);
         let doomed = intent.saturating_sub(geo.capacity);
         if self.head < doomed {
-            let mut h = self.head;
+            // Honest runs walk less than a ring: the head is at least the old
+            // intent less a capacity. Anything farther (damage, another
+            // writer) jumps to the one record known good, the one claimed now.
+            let mut h = if doomed - self.head > geo.capacity {
+                rec
+            } else {
+                self.head
+            };
             while h < doomed {
                 h = match self.ring.peek(h) {
                     Peek::Padding { next } => next,
@@ -503,8 +510,6 @@ impl<'a> Writer<'a> {
                     Peek::Bad => rec,
                 };
                 if h > rec {
-                    // Damaged records (another writer, or corruption): the only
-                    // record known good from here is the one being claimed.
                     h = rec;
                     break;
                 }

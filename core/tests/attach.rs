@@ -270,3 +270,29 @@ fn a_reader_after_recreation_gets_an_error_not_a_hang() {
     let mut buf = [0u8; 64];
     assert!(r.try_read(&mut buf).is_err());
 }
+
+/// Found by the `hostile` fuzz target: a head far behind the intent made the
+/// producer's head walk take ~2^37 steps on takeover.
+#[test]
+fn a_head_far_behind_does_not_stall_a_new_producer() {
+    let region = boxed::<SIZE>();
+    let ring = Ring::create(&*region, &RingConfig::new(CAP).slots(2)).unwrap();
+    let mut w = ring.writer().unwrap();
+    w.write(b"0123456789").unwrap();
+    let status = ring.status();
+    std::mem::forget(w);
+    // Same ring offsets, 2^40 bytes later; head left at 0.
+    let far = (1u64 << 40) / CAP as u64 * CAP as u64;
+    poke(&region, field::TAIL, status.tail + far);
+    poke(&region, field::TAIL_INTENT, status.tail_intent + far);
+    poke(&region, field::LATEST, status.latest + far);
+    poke(&region, field::HEAD, 0);
+    let ring = Ring::attach(&*region).unwrap();
+    let mut w = ring.take_over(Continuation::Restart);
+    for _ in 0..100 {
+        w.write(&[3; 40]).unwrap();
+    }
+    let mut r = ring.reader(Start::Oldest).unwrap();
+    let mut buf = [0u8; 64];
+    assert!(r.try_read(&mut buf).is_ok());
+}
