@@ -1,18 +1,16 @@
 //! [`ReadOnlyShm`]: a ring opened and mapped read-only, for consumers that
 //! may not (or must not) write it.
 
-use std::fs::{File, OpenOptions};
-use std::os::unix::fs::OpenOptionsExt;
+use std::fs::File;
 use std::ptr::NonNull;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use memmap2::{Mmap, MmapOptions};
-use rustix::fs::Mode;
-use rustix::shm;
-use shmcast::{layout, AttachError, Read, ReadError, ReadRegion, RingView, ViewReader};
+use shmcast::{Read, ReadError, ReadRegion, RingView, ViewReader};
 
 use crate::lock::is_held;
-use crate::wait::Phases;
+use crate::shm::open_existing;
+use crate::wait::{phased, Phases};
 use crate::{Error, Location, Options};
 
 /// A ring mapped read-only (`open(O_RDONLY)`, `mmap(PROT_READ)`): only
@@ -33,37 +31,9 @@ impl ReadOnlyShm {
     /// As [`crate::ShmRing::open`].
     pub fn open(location: &Location, opts: &Options) -> Result<ReadOnlyShm, Error> {
         let name = location.display();
-        let file = match location {
-            Location::Shm(n) => File::from(
-                shm::open(n.as_str(), shm::OFlags::RDONLY, Mode::empty())
-                    .map_err(|e| Error::io(&name, "shm_open", e))?,
-            ),
-            Location::Path(p) => {
-                let mut o = OpenOptions::new();
-                o.read(true);
-                if !opts.follow_symlinks {
-                    o.custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32);
-                }
-                o.open(p).map_err(|e| Error::io(&name, "open", e))?
-            }
-        };
-        let size = file
-            .metadata()
-            .map_err(|e| Error::io(&name, "fstat", e))?
-            .len();
-        if size < layout::HEADER_SIZE as u64 {
-            let source = if size == 0 {
-                AttachError::NotInitialised
-            } else {
-                AttachError::TooSmall {
-                    needed: layout::HEADER_SIZE as u64,
-                    actual: size,
-                }
-            };
-            return Err(Error::Attach { ring: name, source });
-        }
+        let (file, size) = open_existing(location, opts, false)?;
         let mut mo = MmapOptions::new();
-        mo.len(size as usize);
+        mo.len(size);
         if opts.prefault {
             mo.populate();
         }
@@ -121,24 +91,11 @@ pub fn read_poll(
     phases: &Phases,
     timeout: Duration,
 ) -> Result<Read, ReadError> {
-    let start = Instant::now();
-    let mut n: u64 = 0;
-    loop {
-        let read = reader.try_read(buf)?;
-        if read != Read::Empty {
-            return Ok(read);
-        }
-        let elapsed = start.elapsed();
-        if elapsed >= timeout {
-            return Ok(Read::Empty);
-        }
-        n += 1;
-        if n <= phases.spins as u64 {
-            std::hint::spin_loop();
-        } else if n <= (phases.spins + phases.yields) as u64 {
-            std::thread::yield_now();
-        } else {
-            std::thread::sleep(phases.nap.min(timeout - elapsed));
-        }
-    }
+    phased(
+        |b| reader.try_read(b),
+        buf,
+        phases,
+        timeout,
+        std::thread::sleep,
+    )
 }

@@ -137,42 +137,7 @@ impl ShmRing {
     /// another layout version, damaged, still being created), [`Error::Io`].
     pub fn open(location: &Location, opts: &Options) -> Result<ShmRing, Error> {
         let name = location.display();
-        let file = match location {
-            Location::Shm(n) => File::from(
-                shm::open(n.as_str(), shm::OFlags::RDWR, Mode::empty())
-                    .map_err(|e| Error::io(&name, "shm_open", e))?,
-            ),
-            Location::Path(p) => {
-                let mut o = OpenOptions::new();
-                o.read(true).write(true);
-                if !opts.follow_symlinks {
-                    o.custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32);
-                }
-                o.open(p).map_err(|e| Error::io(&name, "open", e))?
-            }
-        };
-        let size = file
-            .metadata()
-            .map_err(|e| Error::io(&name, "fstat", e))?
-            .len();
-        if size < layout::HEADER_SIZE as u64 {
-            let source = if size == 0 {
-                shmcast::AttachError::NotInitialised
-            } else {
-                shmcast::AttachError::TooSmall {
-                    needed: layout::HEADER_SIZE as u64,
-                    actual: size,
-                }
-            };
-            return Err(Error::Attach { ring: name, source });
-        }
-        let len = usize::try_from(size).map_err(|_| Error::Attach {
-            ring: name.clone(),
-            source: shmcast::AttachError::Corrupt {
-                field: "file size",
-                value: size,
-            },
-        })?;
+        let (file, len) = open_existing(location, opts, true)?;
         let region = map(&name, &file, len, opts)?;
         Ring::attach(&region).map_err(|source| Error::Attach { ring: name, source })?;
         Ok(ShmRing {
@@ -464,6 +429,63 @@ pub fn remove(location: &Location) -> Result<(), Error> {
         }
     }
     Ok(())
+}
+
+/// Open an existing ring file (`shm_open` or `open`, `O_NOFOLLOW` unless
+/// asked) for reading, and writing if `write`; return it with its size, once
+/// the size is at least a header.
+pub(crate) fn open_existing(
+    location: &Location,
+    opts: &Options,
+    write: bool,
+) -> Result<(File, usize), Error> {
+    let name = location.display();
+    let file = match location {
+        Location::Shm(n) => {
+            let flags = if write {
+                shm::OFlags::RDWR
+            } else {
+                shm::OFlags::RDONLY
+            };
+            File::from(
+                shm::open(n.as_str(), flags, Mode::empty())
+                    .map_err(|e| Error::io(&name, "shm_open", e))?,
+            )
+        }
+        Location::Path(p) => {
+            let mut o = OpenOptions::new();
+            o.read(true).write(write);
+            if !opts.follow_symlinks {
+                o.custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32);
+            }
+            o.open(p).map_err(|e| Error::io(&name, "open", e))?
+        }
+    };
+    let size = file
+        .metadata()
+        .map_err(|e| Error::io(&name, "fstat", e))?
+        .len();
+    let attach = |source| Error::Attach {
+        ring: name.clone(),
+        source,
+    };
+    if size < layout::HEADER_SIZE as u64 {
+        return Err(attach(if size == 0 {
+            shmcast::AttachError::NotInitialised
+        } else {
+            shmcast::AttachError::TooSmall {
+                needed: layout::HEADER_SIZE as u64,
+                actual: size,
+            }
+        }));
+    }
+    let len = usize::try_from(size).map_err(|_| {
+        attach(shmcast::AttachError::Corrupt {
+            field: "file size",
+            value: size,
+        })
+    })?;
+    Ok((file, len))
 }
 
 fn map(name: &str, file: &File, len: usize, opts: &Options) -> Result<MapRegion, Error> {

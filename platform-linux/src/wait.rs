@@ -65,11 +65,35 @@ pub fn read_wait(
     phases: &Phases,
     timeout: Duration,
 ) -> Result<Read, ReadError> {
-    let start = Instant::now();
     let ring = reader.ring();
+    // Where the reader stands after its last look, for the sleep's re-check.
+    let at = std::cell::Cell::new(reader.position());
+    phased(
+        |b| {
+            let read = reader.try_read(b);
+            at.set(reader.position());
+            read
+        },
+        buf,
+        phases,
+        timeout,
+        |nap| sleep_for_data(&ring, at.get(), nap),
+    )
+}
+
+/// Call `try_read` until it gives something other than [`Read::Empty`] or
+/// `timeout` passes: spin, then yield, then `sleep` for at most a nap.
+pub(crate) fn phased(
+    mut try_read: impl FnMut(&mut [u8]) -> Result<Read, ReadError>,
+    buf: &mut [u8],
+    phases: &Phases,
+    timeout: Duration,
+    mut sleep: impl FnMut(Duration),
+) -> Result<Read, ReadError> {
+    let start = Instant::now();
     let mut n: u64 = 0;
     loop {
-        let read = reader.try_read(buf)?;
+        let read = try_read(buf)?;
         if read != Read::Empty {
             return Ok(read);
         }
@@ -78,12 +102,12 @@ pub fn read_wait(
             return Ok(Read::Empty);
         }
         n += 1;
-        if n <= phases.spins as u64 {
+        if n <= u64::from(phases.spins) {
             std::hint::spin_loop();
-        } else if n <= (phases.spins + phases.yields) as u64 {
+        } else if n <= u64::from(phases.spins + phases.yields) {
             std::thread::yield_now();
         } else {
-            sleep_for_data(&ring, reader.position(), phases.nap.min(timeout - elapsed));
+            sleep(phases.nap.min(timeout - elapsed));
         }
     }
 }
