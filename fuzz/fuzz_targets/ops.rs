@@ -1,0 +1,279 @@
+//! One writer and up to three readers (lossy and gating, joining and leaving,
+//! reading at any lag) on a small ring, every step checked against a plain
+//! model: exact content and order, exact lost counts after a lap, nothing lost
+//! by an acknowledged gating reader, `Full` exactly when the model says so.
+#![no_main]
+
+use arbitrary::Arbitrary;
+use libfuzzer_sys::fuzz_target;
+use shmcast::conformance::HeapRegion;
+use shmcast::{JoinError, Read, ReadError, Reader, Ring, RingConfig, WriteError};
+
+#[derive(Debug, Arbitrary)]
+enum Op {
+    Write { len: u16, tag: u8 },
+    Stage { len: u16 },
+    Flush,
+    Abort { len: u16 },
+    Read { reader: u8 },
+    JoinLossy { reader: u8 },
+    JoinGating { reader: u8 },
+    Leave { reader: u8 },
+}
+
+#[derive(Debug, Arbitrary)]
+struct Input {
+    cap_log2: u8,
+    ops: Vec<Op>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Msg {
+    pos: u64,
+    size: u64,
+    len: usize,
+    tag: u32,
+}
+
+/// The plain model of the ring.
+struct Model {
+    cap: u64,
+    max: usize,
+    msgs: Vec<Msg>,
+    published: usize,
+    pos: u64,
+    tail: u64,
+    intent: u64,
+}
+
+/// The model of one reader.
+#[derive(Debug, Clone, Copy)]
+struct MReader {
+    expect: usize,
+    cursor: u64,
+    gating: bool,
+    acked: bool,
+    /// The position its slot publishes (the producer gates on it).
+    slot_pos: u64,
+}
+
+fn payload(seq: usize, len: usize) -> Vec<u8> {
+    (0..len)
+        .map(|i| (seq as u8).wrapping_mul(29) ^ (i as u8))
+        .collect()
+}
+
+impl Model {
+    /// A claim of `len` bytes: `Ok(record start, end)` or `Err(())` for Full.
+    fn claim(
+        &mut self,
+        len: usize,
+        readers: &mut [Option<(Reader<'_>, MReader)>],
+    ) -> Result<(u64, u64), ()> {
+        let size = (16 + len as u64 + 7) & !7;
+        let off = self.pos % self.cap;
+        let rec = if off + size > self.cap {
+            self.pos + self.cap - off
+        } else {
+            self.pos
+        };
+        let end = rec + size;
+        if end > self.intent {
+            // The producer's scan: acknowledge intact joiners, then gate.
+            let mut min = u64::MAX;
+            for (_, m) in readers.iter_mut().flatten() {
+                if m.gating
+                    && !m.acked
+                    && m.slot_pos <= self.pos
+                    && m.slot_pos + self.cap >= self.intent
+                {
+                    m.acked = true;
+                }
+                if m.gating && m.acked {
+                    min = min.min(m.slot_pos);
+                }
+            }
+            if end > min.saturating_add(self.cap) {
+                return Err(());
+            }
+            self.intent = end;
+        }
+        Ok((rec, end))
+    }
+
+    fn commit(&mut self, rec: u64, end: u64, len: usize, tag: u32, publish: bool) {
+        self.msgs.push(Msg {
+            pos: rec,
+            size: end - rec,
+            len,
+            tag,
+        });
+        self.pos = end;
+        if publish {
+            self.flush();
+        }
+    }
+
+    fn flush(&mut self) {
+        self.tail = self.pos;
+        self.published = self.msgs.len();
+    }
+
+    /// What joining at the tail gives: (expect, cursor), or None if unstable.
+    fn join_tail(&self) -> Option<(usize, u64)> {
+        if self.tail == 0 {
+            return Some((0, 0));
+        }
+        let last = self.msgs[self.published - 1];
+        if self.intent > last.pos + self.cap {
+            return None;
+        }
+        Some((self.published, last.pos + last.size))
+    }
+}
+
+fuzz_target!(|input: Input| {
+    let cap = 64u64 << (input.cap_log2 % 5);
+    let max = (cap / 2 - 16) as usize;
+    let cfg = RingConfig::new(cap as usize).slots(3).max_message(max);
+    let region = HeapRegion::new(cfg.region_size());
+    let ring = Ring::create(&region, &cfg).unwrap();
+    let mut w = ring.writer().unwrap();
+    w.set_intent_stride(0);
+    let mut model = Model {
+        cap,
+        max,
+        msgs: Vec::new(),
+        published: 0,
+        pos: 0,
+        tail: 0,
+        intent: 0,
+    };
+    let mut readers: Vec<Option<(Reader<'_>, MReader)>> = vec![None, None, None];
+    let mut buf = vec![0u8; max];
+    for op in input.ops.iter().take(512) {
+        match *op {
+            Op::Write { len, .. } | Op::Stage { len } | Op::Abort { len } => {
+                let len = len as usize % (max + 2);
+                let tag = match *op {
+                    Op::Write { tag, .. } => tag as u32,
+                    _ => 0,
+                };
+                let real = w.try_claim(len);
+                if len > model.max {
+                    assert!(matches!(real, Err(WriteError::TooLong { .. })));
+                    continue;
+                }
+                let expected = model.claim(len, &mut readers);
+                let (rec, end) = match (real, expected) {
+                    (Err(WriteError::Full { .. }), Err(())) => continue,
+                    (Ok(c), Ok(at)) => {
+                        let seq = model.msgs.len();
+                        assert_eq!(c.seq(), seq as u64);
+                        match *op {
+                            Op::Write { .. } => {
+                                let mut c = c;
+                                c.set_tag(tag);
+                                c.commit_with(&payload(seq, len));
+                            }
+                            Op::Stage { .. } => {
+                                c.stage_with(&payload(seq, len));
+                            }
+                            _ => drop(c),
+                        }
+                        at
+                    }
+                    (real, expected) => panic!(
+                        "claim of {len}: real {:?}, model {expected:?}",
+                        real.map(|_| ())
+                    ),
+                };
+                match *op {
+                    Op::Write { .. } => model.commit(rec, end, len, tag, true),
+                    Op::Stage { .. } => model.commit(rec, end, len, 0, false),
+                    _ => {}
+                }
+            }
+            Op::Flush => {
+                w.flush();
+                model.flush();
+            }
+            Op::Leave { reader } => {
+                readers[reader as usize % 3] = None;
+            }
+            Op::JoinLossy { reader } | Op::JoinGating { reader } => {
+                let i = reader as usize % 3;
+                readers[i] = None;
+                let gating = matches!(op, Op::JoinGating { .. });
+                let real = if gating {
+                    ring.gating_reader()
+                } else {
+                    ring.reader(shmcast::Start::Tail)
+                };
+                let slots_used = readers.iter().flatten().filter(|(_, m)| m.gating).count();
+                match (real, model.join_tail()) {
+                    (Err(JoinError::NoFreeSlot), _) => assert!(gating && slots_used == 3),
+                    (Err(JoinError::Unstable), None) => {}
+                    (Ok(r), Some((expect, cursor))) => {
+                        assert_eq!((r.next_seq(), r.position()), (expect as u64, cursor));
+                        let m = MReader {
+                            expect,
+                            cursor,
+                            gating,
+                            acked: false,
+                            slot_pos: cursor,
+                        };
+                        readers[i] = Some((r, m));
+                    }
+                    (real, model) => panic!("join: real {:?}, model {model:?}", real.map(|_| ())),
+                }
+            }
+            Op::Read { reader } => {
+                let Some((r, m)) = readers[reader as usize % 3].as_mut() else {
+                    continue;
+                };
+                let real = r.try_read(&mut buf);
+                if m.expect >= model.published {
+                    assert_eq!(real, Ok(Read::Empty));
+                    continue;
+                }
+                if model.intent > m.cursor + model.cap {
+                    assert!(
+                        !(m.gating && m.acked),
+                        "an acknowledged gating reader was lapped"
+                    );
+                    let doomed = model.intent - model.cap;
+                    let target = model.msgs.iter().position(|x| x.pos >= doomed);
+                    match target {
+                        Some(t) if t < model.published => {
+                            let lost_bytes = model.msgs[t].pos - m.cursor;
+                            assert_eq!(
+                                real,
+                                Ok(Read::Lapped {
+                                    lost_messages: (t - m.expect) as u64,
+                                    lost_bytes
+                                })
+                            );
+                            m.expect = t;
+                            m.cursor = model.msgs[t].pos;
+                            m.slot_pos = m.cursor;
+                        }
+                        _ => assert_eq!(real, Err(ReadError::Overrun)),
+                    }
+                    continue;
+                }
+                let x = model.msgs[m.expect];
+                match real {
+                    Ok(Read::Message(got)) => {
+                        assert_eq!((got.seq, got.len, got.tag), (m.expect as u64, x.len, x.tag));
+                        assert_eq!(&buf[..got.len], &payload(m.expect, x.len)[..]);
+                    }
+                    other => panic!("expected message {}, got {other:?}", m.expect),
+                }
+                m.expect += 1;
+                m.cursor = x.pos + x.size;
+                m.slot_pos = m.cursor;
+            }
+        }
+    }
+});
