@@ -7,7 +7,9 @@ use shmcast::{Read, Start};
 use shmcast_linux::{Location, Options, ReadOnlyShm, ShmRing};
 
 fuzz_target!(|data: &[u8]| {
-    let path = std::env::temp_dir().join(format!("shmcast-fuzz-open-{}", std::process::id()));
+    // tmpfs keeps the file I/O of each run cheap.
+    let path =
+        std::path::Path::new("/dev/shm").join(format!("shmcast-fuzz-open-{}", std::process::id()));
     std::fs::write(&path, data).unwrap();
     let loc = Location::path(&path);
     let mut buf = vec![0u8; 1 << 16];
