@@ -129,9 +129,10 @@ impl<'a> Writer<'a> {
         };
         // Where the stream stands: the sequence after the newest record.
         let mut sound = tail.is_multiple_of(8)
+            && tail <= intent
+            && intent < layout::POSITION_LIMIT
             && head <= tail
-            && (tail == 0 || latest < tail)
-            && intent < layout::POSITION_LIMIT;
+            && (tail == 0 || latest < tail);
         if sound && tail > 0 {
             match ring.peek(latest) {
                 Peek::Record(r) if latest.saturating_add(r.size) <= tail => {

@@ -296,3 +296,23 @@ fn a_head_far_behind_does_not_stall_a_new_producer() {
     let mut buf = [0u8; 64];
     assert!(r.try_read(&mut buf).is_ok());
 }
+
+/// Found by the `hostile` fuzz target: a tail near `u64::MAX` (with a small
+/// intent) let a new producer start there and overflow on its next claim.
+#[test]
+fn a_tail_near_the_end_of_positions_is_treated_as_damage() {
+    let region = boxed::<SIZE>();
+    let ring = Ring::create(&*region, &RingConfig::new(CAP).slots(2)).unwrap();
+    ring.writer().unwrap().write(b"x").unwrap();
+    // The record at ring offset 0 stays valid: latest points at it, 2^64 - 1024.
+    let latest = u64::MAX - 1023;
+    poke(&region, field::LATEST, latest);
+    poke(&region, field::TAIL, latest + 24);
+    let mut w = ring.take_over(Continuation::Continue);
+    for _ in 0..100 {
+        w.write(&[5; 40]).unwrap();
+    }
+    let mut r = ring.reader(Start::Oldest).unwrap();
+    let mut buf = [0u8; 64];
+    let _ = r.try_read(&mut buf);
+}
