@@ -434,7 +434,7 @@ impl<'a> Reader<'a> {
     fn advance(&mut self, pos: u64, rec: &Record) {
         self.cursor = pos + rec.size;
         self.seq = rec.seq.wrapping_add(1);
-        self.stats.messages += 1;
+        self.stats.messages = self.stats.messages.saturating_add(1);
         if let Some(lease) = self.slot {
             let s = &self.ring.slots[lease.index];
             s.read_messages
@@ -593,9 +593,10 @@ impl<'a> Reader<'a> {
                 self.restart_epoch = restart_epoch;
                 self.pending_restart = Some(restart_epoch);
             }
-            self.stats.laps += 1;
-            self.stats.lost_messages += lost_messages;
-            self.stats.lost_bytes += lost_bytes;
+            // Saturating: damaged sequence numbers can claim any loss.
+            self.stats.laps = self.stats.laps.saturating_add(1);
+            self.stats.lost_messages = self.stats.lost_messages.saturating_add(lost_messages);
+            self.stats.lost_bytes = self.stats.lost_bytes.saturating_add(lost_bytes);
             if let Some(lease) = self.slot {
                 let s = &ring.slots[lease.index];
                 s.laps.store(self.stats.laps, Ordering::Relaxed);

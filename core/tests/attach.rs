@@ -316,3 +316,32 @@ fn a_tail_near_the_end_of_positions_is_treated_as_damage() {
     let mut buf = [0u8; 64];
     let _ = r.try_read(&mut buf);
 }
+
+/// Found by the `hostile` fuzz target: damaged sequence numbers at the
+/// resynchronisation point claimed losses that overflowed the reader's totals.
+#[test]
+fn damaged_sequence_numbers_cannot_overflow_loss_totals() {
+    let region = boxed::<SIZE>();
+    let ring = Ring::create(&*region, &RingConfig::new(CAP).slots(2)).unwrap();
+    let mut w = ring.writer().unwrap();
+    let mut r = ring.reader(Start::Oldest).unwrap();
+    r.set_lap_policy(shmcast::LapPolicy::Latest);
+    let mut buf = [0u8; 64];
+    for round in 0..2u8 {
+        for _ in 0..100 {
+            w.write(&[round; 40]).unwrap();
+        }
+        // Damage the seq of the record a lapped reader resumes at.
+        let seq_word = layout::data_offset(2) + (ring.status().latest as usize % CAP) + 8;
+        let honest = peek_word(&region, seq_word);
+        poke(&region, seq_word, u64::MAX - 1);
+        assert!(matches!(r.try_read(&mut buf), Ok(Read::Lapped { .. })));
+        assert!(r.try_read(&mut buf).unwrap().message().is_some());
+        poke(&region, seq_word, honest);
+        // A restart marker brings the reader's expectations back down.
+        std::mem::forget(w);
+        w = ring.take_over(Continuation::Restart);
+        assert!(matches!(r.try_read(&mut buf), Ok(Read::Restarted { .. })));
+    }
+    assert_eq!(r.stats().lost_messages, u64::MAX, "totals saturate");
+}
