@@ -63,6 +63,23 @@ impl RingConfig {
     pub const fn region_size(&self) -> usize {
         layout::ring_size(self.capacity as usize, self.slots as usize)
     }
+    /// Data bytes in the ring.
+    pub const fn capacity(&self) -> usize {
+        self.capacity as usize
+    }
+    /// The same configuration with another capacity; the message limit (if
+    /// set), slots and checksums are kept. For adapters that round a region
+    /// up (to whole huge pages) and let the ring use it all.
+    ///
+    /// ```
+    /// let cfg = shmcast::RingConfig::new(4096).slots(2).with_capacity(1 << 20);
+    /// assert_eq!(cfg.capacity(), 1 << 20);
+    /// assert_eq!(cfg.region_size(), shmcast::layout::ring_size(1 << 20, 2));
+    /// ```
+    pub const fn with_capacity(mut self, capacity: usize) -> Self {
+        self.capacity = capacity as u64;
+        self
+    }
     fn flags(&self) -> u64 {
         if self.checksum {
             flags::CHECKSUM
