@@ -82,7 +82,7 @@ pub use reader::{
     Event, LapPolicy, Message, MessageRef, Pending, Read, Reader, ReaderStats, Start,
 };
 pub use region::{InlineRegion, ReadRegion, Region};
-pub use ring::{Ring, RingConfig, Status};
+pub use ring::{Ring, RingConfig, Shape, Status};
 #[cfg(not(all(loom, test)))]
 pub use view::{RingView, ViewReader};
 pub use wait::{Blocked, BoundedSpin, Spin, Wait, WaitAction};

@@ -228,6 +228,41 @@ impl<'a> Ring<'a> {
         Self::attach_any(region)
     }
 
+    /// A handle over `region` for a ring whose header was validated before
+    /// (by [`Ring::create`] or [`Ring::attach`] on the same region), from the
+    /// [`Shape`] kept then. The header is not read again: sizes are never
+    /// re-read from shared memory, so a peer that scribbles over the header
+    /// later cannot turn this into a panic or an out-of-bounds access (reads
+    /// then see damage as typed errors).
+    ///
+    /// # Errors
+    /// [`AttachError::Misaligned`] or [`AttachError::TooSmall`] if `region`
+    /// cannot hold a ring of that shape.
+    pub fn with_shape<R: crate::Region + ?Sized>(
+        region: &'a R,
+        shape: Shape,
+    ) -> Result<Ring<'a>, AttachError> {
+        Self::with_shape_any(region, shape)
+    }
+
+    pub(crate) fn with_shape_any<R: crate::ReadRegion + ?Sized>(
+        region: &'a R,
+        shape: Shape,
+    ) -> Result<Ring<'a>, AttachError> {
+        let geo = shape.0;
+        let address = region.read_base().as_ptr() as usize;
+        if !address.is_multiple_of(layout::REGION_ALIGN) {
+            return Err(AttachError::Misaligned { address });
+        }
+        let needed = layout::data_offset(geo.slots) as u64 + geo.capacity;
+        let actual = region.read_size() as u64;
+        if actual < needed {
+            return Err(AttachError::TooSmall { needed, actual });
+        }
+        // SAFETY: alignment and size for `geo` were checked just above.
+        Ok(unsafe { Self::from_region(region, geo) })
+    }
+
     /// `attach` for any readable region; only [`crate::RingView`] (which
     /// never writes) gets a ring this way from a read-only one.
     pub(crate) fn attach_any<R: crate::ReadRegion + ?Sized>(
@@ -461,6 +496,12 @@ impl<'a> Ring<'a> {
             .max(1)
     }
 
+    /// The validated sizes of this ring, to rebuild a handle later with
+    /// [`Ring::with_shape`] without trusting the header again.
+    pub fn shape(&self) -> Shape {
+        Shape(self.geo)
+    }
+
     /// Data capacity in bytes.
     pub fn capacity(&self) -> usize {
         self.geo.capacity as usize
@@ -562,6 +603,19 @@ impl<'a> Ring<'a> {
     /// with the sequence number.
     pub(crate) fn checksum_of(rec: &Record, payload: &[u8]) -> u64 {
         crate::checksum::record(word0(rec.kind, rec.len as u32, rec.tag), rec.seq, payload)
+    }
+}
+
+/// The sizes and flags of a ring as validated when it was created or
+/// attached (see [`Ring::shape`]); only this crate can make one, so a `Shape`
+/// always describes a consistent ring.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shape(Geometry);
+
+impl Shape {
+    /// Bytes a region needs to hold a ring of this shape.
+    pub fn region_size(&self) -> usize {
+        layout::data_offset(self.0.slots) + self.0.capacity as usize
     }
 }
 

@@ -8,7 +8,7 @@
 
 use crate::error::{AttachError, JoinError, ReadError};
 use crate::reader::{LapPolicy, Read, Reader, ReaderStats, Start};
-use crate::ring::{Ring, Status};
+use crate::ring::{Ring, Shape, Status};
 use crate::ReadRegion;
 
 /// A read-only view of a ring.
@@ -25,6 +25,23 @@ impl<'a> RingView<'a> {
     /// As [`Ring::attach`].
     pub fn attach<R: ReadRegion + ?Sized>(region: &'a R) -> Result<RingView<'a>, AttachError> {
         Ring::attach_any(region).map(|ring| RingView { ring })
+    }
+
+    /// A view over `region` from a [`Shape`] validated before, without
+    /// reading the header again (see [`Ring::with_shape`]).
+    ///
+    /// # Errors
+    /// As [`Ring::with_shape`].
+    pub fn with_shape<R: ReadRegion + ?Sized>(
+        region: &'a R,
+        shape: Shape,
+    ) -> Result<RingView<'a>, AttachError> {
+        Ring::with_shape_any(region, shape).map(|ring| RingView { ring })
+    }
+
+    /// The validated sizes of the ring (see [`Ring::shape`]).
+    pub fn shape(&self) -> Shape {
+        self.ring.shape()
     }
 
     /// A lossy reader that never writes to the ring.
@@ -48,6 +65,22 @@ impl<'a> RingView<'a> {
     /// Largest payload a message may carry.
     pub fn max_message(&self) -> usize {
         self.ring.max_message()
+    }
+
+    /// Number of consumer slots.
+    pub fn slot_count(&self) -> usize {
+        self.ring.slot_count()
+    }
+
+    /// Whether records carry checksums.
+    pub fn checksum(&self) -> bool {
+        self.ring.checksum()
+    }
+
+    /// A snapshot of consumer slot `slot` (loads only), or `None` past the
+    /// slot count. As [`Ring::consumer`].
+    pub fn consumer(&self, slot: usize) -> Option<crate::ConsumerInfo> {
+        self.ring.consumer(slot)
     }
 }
 

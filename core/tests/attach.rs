@@ -345,3 +345,52 @@ fn damaged_sequence_numbers_cannot_overflow_loss_totals() {
     }
     assert_eq!(r.stats().lost_messages, u64::MAX, "totals saturate");
 }
+
+/// A handle rebuilt from a kept `Shape` never re-reads the header's sizes: a
+/// peer that scribbles over the whole header after attach gets typed results
+/// from every read, never a panic (the Linux adapter relies on this).
+#[test]
+fn shape_survives_a_scribbled_header() {
+    let region = boxed::<SIZE>();
+    let cfg = RingConfig::new(CAP).slots(2);
+    let shape = {
+        let ring = Ring::create(&*region, &cfg).unwrap();
+        let mut w = ring.writer().unwrap();
+        for i in 0..20u64 {
+            w.write(&i.to_le_bytes()).unwrap();
+        }
+        ring.shape()
+    };
+    assert_eq!(shape.region_size(), SIZE);
+    let mut rng = Rng(0x5ca1_ab1e);
+    for _ in 0..200 {
+        for off in (0..layout::HEADER_SIZE).step_by(8) {
+            poke(&region, off, rng.next());
+        }
+        let ring = Ring::with_shape(&*region, shape).unwrap();
+        assert!(Ring::attach(&*region).is_err());
+        for start in [Start::Tail, Start::Oldest] {
+            if let Ok(mut r) = ring.reader(start) {
+                let mut buf = [0u8; CAP];
+                for _ in 0..64 {
+                    match r.try_read(&mut buf) {
+                        Ok(Read::Empty) | Err(_) => break,
+                        Ok(_) => {}
+                    }
+                }
+            }
+        }
+        let _ = ring.status();
+    }
+    // A region too small for the shape is refused, not trusted.
+    let short = window(&*region, 0, SIZE - 8);
+    assert!(matches!(
+        Ring::with_shape(&short, shape),
+        Err(AttachError::TooSmall { .. })
+    ));
+    let shifted = window(&*region, 8, SIZE - 8);
+    assert!(matches!(
+        Ring::with_shape(&shifted, shape),
+        Err(AttachError::Misaligned { .. })
+    ));
+}
