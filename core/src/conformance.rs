@@ -454,15 +454,37 @@ pub fn checksums_catch_every_single_bit_flip(make: &Make<'_>) {
 
 /// Generate one `#[test]` per conformance case, each making its regions
 /// with `$make` (an expression of type `&Make`-compatible closure).
+///
+/// With `skip_if: $skip` (a `Fn() -> Option<String>`), each case first asks
+/// `$skip`; a `Some(why)` prints `SKIPPED: why` on standard output and ends
+/// the case, for region kinds the machine may not offer (huge pages).
 #[macro_export]
 macro_rules! conformance_tests {
     ($make:expr) => {
-        $crate::conformance_tests!(@each $make; messages_arrive_in_order_with_seq_and_tag, oversize_message_is_an_error, dropped_claim_publishes_nothing, claims_fill_by_parts_and_check_bounds, staged_records_wait_for_flush, lapped_reader_gets_exact_counts_then_resumes_at_oldest, latest_policy_skips_to_the_newest, fall_behind_tolerance_laps_early, join_points, small_buffer_is_an_error_that_keeps_the_position, pending_iterates_lazily_and_detects_overwritten_handles, one_producer_at_a_time, a_new_producer_continues_or_restarts, restart_is_reported_even_when_the_marker_was_lapped, checksums_catch_every_single_bit_flip);
+        $crate::conformance_tests!(@cases (@each $make;));
+    };
+    ($make:expr, skip_if: $skip:expr) => {
+        $crate::conformance_tests!(@cases (@skip $make; $skip;));
+    };
+    (@cases ($($head:tt)*)) => {
+        $crate::conformance_tests!($($head)* messages_arrive_in_order_with_seq_and_tag, oversize_message_is_an_error, dropped_claim_publishes_nothing, claims_fill_by_parts_and_check_bounds, staged_records_wait_for_flush, lapped_reader_gets_exact_counts_then_resumes_at_oldest, latest_policy_skips_to_the_newest, fall_behind_tolerance_laps_early, join_points, small_buffer_is_an_error_that_keeps_the_position, pending_iterates_lazily_and_detects_overwritten_handles, one_producer_at_a_time, a_new_producer_continues_or_restarts, restart_is_reported_even_when_the_marker_was_lapped, checksums_catch_every_single_bit_flip);
     };
     (@each $make:expr; $($name:ident),*) => {
         $(
             #[test]
             fn $name() {
+                $crate::conformance::$name(&$make)
+            }
+        )*
+    };
+    (@skip $make:expr; $skip:expr; $($name:ident),*) => {
+        $(
+            #[test]
+            fn $name() {
+                if let ::core::option::Option::Some(why) = $skip() {
+                    ::std::println!("SKIPPED: {why}");
+                    return;
+                }
                 $crate::conformance::$name(&$make)
             }
         )*
