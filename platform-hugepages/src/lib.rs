@@ -1,45 +1,76 @@
 //! # shmcast-hugepages
 //!
 //! Huge-page memory for [`shmcast`] rings, so a large ring costs few TLB
-//! entries. This first piece maps anonymous shared `MAP_HUGETLB` memory;
-//! named rings on hugetlbfs build on it.
+//! entries: a 1 GiB ring takes 512 entries on 2 MiB pages, or one on a
+//! 1 GiB page, instead of 262,144 on 4 KiB pages.
+//!
+//! Two backings:
+//! - **Named rings** as files on a hugetlbfs mount, which unrelated processes
+//!   share. The creation and open rules (exclusive create, mode 0600, every
+//!   header field validated, errors that name the ring) are those of
+//!   `shmcast-linux`, which does the work: `Location::huge(name, PageSize)`
+//!   finds the mount for a page size in /proc/mounts ([`find_mount`]),
+//!   `Location::huge_at(dir, name)` uses a mount you name, and creation rounds
+//!   the file up to whole pages and grows the ring's capacity to use them
+//!   ([`fit_config`]).
+//! - **Anonymous** shared `MAP_HUGETLB` memory ([`HugeRegion`]) for a producer
+//!   and consumers related by `fork`.
+//!
+//! Page sizes are 2 MiB and 1 GiB ([`PageSize`]). The kernel reserves a
+//! shared huge-page mapping's pages when it is mapped, so a shortage is a
+//! typed error at creation, never a `SIGBUS` later. Errors ([`HugeError`]) say
+//! what to do: the `mount -t hugetlbfs` command, the pool's figures from
+//! /proc/meminfo and the `nr_hugepages` setting to raise, or that the size is
+//! not supported. [`check_backing`] proves from /proc/self/smaps that a
+//! mapping really is on huge pages.
+//!
+//! Set-up (as root), for 64 pages of 2 MiB:
+//!
+//! ```sh
+//! echo 64 > /proc/sys/vm/nr_hugepages
+//! mkdir -p /dev/hugepages
+//! mountpoint -q /dev/hugepages || mount -t hugetlbfs -o pagesize=2M none /dev/hugepages
+//! ```
+//!
+//! A named ring on hugetlbfs, created in one process and opened in another:
+//!
+//! ```no_run
+//! use shmcast::{Read, RingConfig, Start};
+//! use shmcast_hugepages::{check_backing, PageSize};
+//! use shmcast_linux::{Location, Options, ShmRing};
+//!
+//! // Process A: /dev/hugepages/quotes (wherever 2M hugetlbfs is mounted).
+//! let loc = Location::huge("quotes", PageSize::Huge2M)?;
+//! let ring = ShmRing::create(&loc, &RingConfig::new(1 << 20).slots(4), &Options::default())?;
+//! check_backing(&ring, PageSize::Huge2M)?; // KernelPageSize is 2048 kB
+//! let mut producer = ring.producer()?;
+//! producer.write(b"tick")?;
+//!
+//! // Process B: the same rules as any shmcast-linux ring.
+//! let ring = ShmRing::open(&loc, &Options::default())?;
+//! let mut reader = ring.ring().reader(Start::Oldest)?;
+//! let mut buf = [0u8; 64];
+//! if let Read::Message(m) = reader.try_read(&mut buf)? {
+//!     assert_eq!(&buf[..m.len], b"tick");
+//! }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]
 
-use std::io;
+mod error;
+mod fit;
+mod mount;
+mod page;
+mod pool;
+mod region;
+mod smaps;
 
-use memmap2::MmapOptions;
-use shmcast_linux::MapRegion;
-
-/// Bytes in a 2 MiB huge page.
-pub const HUGE_2M: usize = 2 << 20;
-
-/// Round `size` up to a whole number of `page` bytes (`page` a power of two).
-pub const fn round_to_page(size: usize, page: usize) -> usize {
-    (size + page - 1) & !(page - 1)
-}
-
-/// Anonymous shared memory on 2 MiB huge pages
-/// (`mmap(MAP_SHARED | MAP_ANONYMOUS | MAP_HUGETLB | MAP_HUGE_2MB)`), at least
-/// `size` bytes rounded up to the page size.
-///
-/// # Errors
-/// The OS error from `mmap`: `ENOMEM` when no huge pages are reserved
-/// (`/proc/sys/vm/nr_hugepages`).
-pub fn anonymous_2m(size: usize) -> io::Result<MapRegion> {
-    let len = round_to_page(size.max(1), HUGE_2M);
-    let map = MmapOptions::new().len(len).huge(Some(21)).map_anon()?;
-    Ok(MapRegion::from_mmap(map))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn rounds_to_whole_pages() {
-        assert_eq!(round_to_page(1, HUGE_2M), HUGE_2M);
-        assert_eq!(round_to_page(HUGE_2M, HUGE_2M), HUGE_2M);
-        assert_eq!(round_to_page(HUGE_2M + 1, HUGE_2M), 2 * HUGE_2M);
-    }
-}
+pub use error::{mount_command, usual_mount_dir, HugeError};
+pub use fit::fit_config;
+pub use mount::{file_page_size, find_mount, mount_page_size, mounts, Mount, HUGETLBFS_MAGIC};
+pub use page::{round_up, PageSize};
+pub use pool::{default_page_size, Pool, PoolSource};
+pub use region::{map_error, HugeRegion};
+pub use shmcast;
+pub use smaps::{backing_page_size, check_backing};

@@ -71,6 +71,14 @@ pub enum Error {
         /// The OS error (EPERM or ENOMEM).
         source: io::Error,
     },
+    /// Huge pages could not be had (none supported, mounted or free); the
+    /// message gives the remedy.
+    Huge {
+        /// The ring.
+        ring: String,
+        /// Why.
+        source: shmcast_hugepages::HugeError,
+    },
 }
 
 impl fmt::Display for Error {
@@ -107,6 +115,7 @@ impl fmt::Display for Error {
                 f,
                 "ring {ring}: mlock failed: {source}; raise RLIMIT_MEMLOCK (`ulimit -l`, or memlock in /etc/security/limits.conf) or run with CAP_IPC_LOCK"
             ),
+            Error::Huge { ring, source } => write!(f, "ring {ring}: {source}"),
         }
     }
 }
@@ -118,6 +127,7 @@ impl std::error::Error for Error {
             Error::Create { source, .. } => Some(source),
             Error::Attach { source, .. } => Some(source),
             Error::Join { source, .. } => Some(source),
+            Error::Huge { source, .. } => Some(source),
             _ => None,
         }
     }

@@ -21,6 +21,8 @@ pub use map::MapRegion;
 pub use readonly::{read_poll, ReadOnlyShm};
 pub use shm::{remove, Consumer, Options, Producer, ShmRing, Stale};
 pub use shmcast;
+pub use shmcast_hugepages as hugepages;
+pub use shmcast_hugepages::PageSize;
 pub use wait::{read_wait, LinuxWait, Phases};
 
 /// The README's examples (core and Linux), compiled and run as doctests.

@@ -23,28 +23,42 @@ impl Location {
     /// # Errors
     /// [`Error::BadName`].
     pub fn shm(name: &str) -> Result<Location, Error> {
-        let bad = |why| {
-            Err(Error::BadName {
-                name: name.to_owned(),
-                why,
-            })
-        };
-        if name.is_empty() {
-            return bad("it is empty");
-        }
-        if name.len() > MAX_NAME {
-            return bad("it is too long");
-        }
-        if name.contains('/') {
-            return bad("it contains '/'");
-        }
-        if name.contains('\0') {
-            return bad("it contains a NUL byte");
-        }
-        if name == "." || name == ".." {
-            return bad("it is a directory name");
-        }
+        check_name(name)?;
         Ok(Location::Shm(name.to_owned()))
+    }
+
+    /// A ring on huge pages of `size`: the file `name` on the first hugetlbfs
+    /// of that page size in /proc/mounts (for example
+    /// /dev/hugepages/`name`). The name is checked as for [`Location::shm`].
+    /// Creation rounds the file up to whole pages and lets the ring use them.
+    ///
+    /// # Errors
+    /// [`Error::BadName`]; [`Error::Huge`] when the page size is not
+    /// supported or no hugetlbfs of that size is mounted (the message gives
+    /// the mount command).
+    pub fn huge(name: &str, size: shmcast_hugepages::PageSize) -> Result<Location, Error> {
+        check_name(name)?;
+        let dir = shmcast_hugepages::find_mount(size).map_err(|source| Error::Huge {
+            ring: format!("'{name}'"),
+            source,
+        })?;
+        Ok(Location::Path(dir.join(name)))
+    }
+
+    /// A ring in the hugetlbfs mounted at `dir`, whatever its page size
+    /// (`statfs` checks that it is hugetlbfs).
+    ///
+    /// # Errors
+    /// [`Error::BadName`]; [`Error::Huge`] when `dir` is not a hugetlbfs
+    /// mount or cannot be examined.
+    pub fn huge_at(dir: impl AsRef<Path>, name: &str) -> Result<Location, Error> {
+        check_name(name)?;
+        let dir = dir.as_ref();
+        shmcast_hugepages::mount_page_size(dir).map_err(|source| Error::Huge {
+            ring: format!("'{}'", dir.join(name).display()),
+            source,
+        })?;
+        Ok(Location::Path(dir.join(name)))
     }
 
     /// A file-backed ring.
@@ -74,4 +88,31 @@ impl Location {
         p.push(format!(".{role}.lock"));
         PathBuf::from(p)
     }
+}
+
+/// A ring name: not empty, at most [`MAX_NAME`] bytes, no `/` and no NUL,
+/// not `.` or `..`.
+fn check_name(name: &str) -> Result<(), Error> {
+    let bad = |why| {
+        Err(Error::BadName {
+            name: name.to_owned(),
+            why,
+        })
+    };
+    if name.is_empty() {
+        return bad("it is empty");
+    }
+    if name.len() > MAX_NAME {
+        return bad("it is too long");
+    }
+    if name.contains('/') {
+        return bad("it contains '/'");
+    }
+    if name.contains('\0') {
+        return bad("it contains a NUL byte");
+    }
+    if name == "." || name == ".." {
+        return bad("it is a directory name");
+    }
+    Ok(())
 }

@@ -74,9 +74,15 @@ impl ShmRing {
     /// size the file (`ftruncate`) and map it before the header is written, so a
     /// half-created ring is never mistaken for a live one (its magic comes last).
     ///
+    /// On hugetlbfs (see [`Location::huge`]) the file is rounded up to whole
+    /// huge pages (`fstatfs` gives their size) and the ring's capacity grows
+    /// to the largest power of two that fits, never smaller than asked. The
+    /// kernel reserves the pages at `mmap`, so a shortage shows here.
+    ///
     /// # Errors
     /// [`Error::Exists`] if the name is taken; [`Error::Create`] for a bad
-    /// configuration; [`Error::Io`] or [`Error::Mlock`] from the OS.
+    /// configuration; [`Error::Huge`] when huge pages cannot be reserved;
+    /// [`Error::Io`] or [`Error::Mlock`] from the OS.
     pub fn create(location: &Location, cfg: &RingConfig, opts: &Options) -> Result<ShmRing, Error> {
         let name = location.display();
         let file = match location {
@@ -119,10 +125,21 @@ impl ShmRing {
         // Permissions exactly as asked, whatever the umask.
         rustix::fs::fchmod(&file, Mode::from_raw_mode(opts.mode))
             .map_err(|e| Error::io(&name, "fchmod", e))?;
-        file.set_len(cfg.region_size() as u64)
+        // On hugetlbfs the size must be whole huge pages: round it up, and
+        // let the ring use all of it (a larger power-of-two capacity).
+        let huge = huge_page_size(&name, &file)?;
+        let (cfg, len) = match huge {
+            Some(page) => {
+                let len =
+                    shmcast_hugepages::round_up(cfg.region_size(), page).unwrap_or(usize::MAX);
+                (shmcast_hugepages::fit_config(cfg, len), len)
+            }
+            None => (*cfg, cfg.region_size()),
+        };
+        file.set_len(len as u64)
             .map_err(|e| Error::io(&name, "ftruncate", e))?;
-        let region = map(&name, &file, cfg.region_size(), opts)?;
-        Ring::create(&region, cfg).map_err(|source| Error::Create { ring: name, source })?;
+        let region = map(&name, &file, len, opts, huge)?;
+        Ring::create(&region, &cfg).map_err(|source| Error::Create { ring: name, source })?;
         Ok(ShmRing {
             location: location.clone(),
             region,
@@ -138,7 +155,8 @@ impl ShmRing {
     pub fn open(location: &Location, opts: &Options) -> Result<ShmRing, Error> {
         let name = location.display();
         let (file, len) = open_existing(location, opts, true)?;
-        let region = map(&name, &file, len, opts)?;
+        let huge = huge_page_size(&name, &file)?;
+        let region = map(&name, &file, len, opts, huge)?;
         Ring::attach(&region).map_err(|source| Error::Attach { ring: name, source })?;
         Ok(ShmRing {
             location: location.clone(),
@@ -488,7 +506,22 @@ pub(crate) fn open_existing(
     Ok((file, len))
 }
 
-fn map(name: &str, file: &File, len: usize, opts: &Options) -> Result<MapRegion, Error> {
+/// The huge-page size of the hugetlbfs `file` lives on (`fstatfs`), or
+/// `None` elsewhere.
+fn huge_page_size(name: &str, file: &File) -> Result<Option<usize>, Error> {
+    shmcast_hugepages::file_page_size(file).map_err(|e| Error::io(name, "fstatfs", e))
+}
+
+/// `mmap` the ring file; `huge` is its hugetlbfs page size, if any, so that a
+/// shortage of huge pages (the kernel reserves them at `mmap`: `ENOMEM`) is
+/// reported with the pool's figures and the remedy.
+fn map(
+    name: &str,
+    file: &File,
+    len: usize,
+    opts: &Options,
+    huge: Option<usize>,
+) -> Result<MapRegion, Error> {
     let mut mo = MmapOptions::new();
     mo.len(len);
     if opts.prefault {
@@ -501,7 +534,18 @@ fn map(name: &str, file: &File, len: usize, opts: &Options) -> Result<MapRegion,
     // processes' writes cannot make unsound. A file shrunk by another process
     // would fault (SIGBUS), as with any shared mapping; ring files are never
     // truncated by shmcast.
-    let map = unsafe { mo.map_mut(file) }.map_err(|e| Error::io(name, "mmap", e))?;
+    let map = unsafe { mo.map_mut(file) }.map_err(|e| {
+        match huge.and_then(|page| shmcast_hugepages::PageSize::from_bytes(page as u64)) {
+            Some(size) => match shmcast_hugepages::map_error(e, size, len, "mmap") {
+                shmcast_hugepages::HugeError::Io { source, .. } => Error::io(name, "mmap", source),
+                source => Error::Huge {
+                    ring: name.to_owned(),
+                    source,
+                },
+            },
+            None => Error::io(name, "mmap", e),
+        }
+    })?;
     if opts.mlock {
         map.lock().map_err(|source| Error::Mlock {
             ring: name.to_owned(),
