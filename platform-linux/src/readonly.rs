@@ -64,6 +64,20 @@ impl ReadOnlyShm {
         is_held(&self.location.lock_path("producer"))
             .map_err(|e| Error::io(&self.location.display(), "flock", e))
     }
+
+    /// Whether the consumer in `slot` is held by a live process.
+    ///
+    /// # Errors
+    /// The OS error from probing the lock file.
+    pub fn consumer_alive(&self, slot: usize) -> Result<bool, Error> {
+        is_held(&self.location.lock_path(&slot.to_string()))
+            .map_err(|e| Error::io(&self.location.display(), "flock", e))
+    }
+
+    /// Where the ring lives.
+    pub fn location(&self) -> &Location {
+        &self.location
+    }
 }
 
 // SAFETY: the mapping is live, readable, page-aligned and of `len()` bytes
