@@ -11,7 +11,7 @@ use shmcast::{Read, Ring, RingConfig, Start};
 use shmcast_hugepages::{
     backing_page_size, check_backing, fit_config, HugeError, HugeRegion, PageSize, Pool,
 };
-use shmcast_linux::{MapRegion, Options, ShmRing};
+use shmcast_linux::{MapRegion, Options, ReadOnlyShm, ShmRing};
 
 use common::{pages_lock, HugeName};
 
@@ -113,7 +113,15 @@ fn hugetlbfs_rings_are_rounded_to_pages_and_backed_by_them() {
     let mut buf = [0u8; 32];
     let m = r.try_read(&mut buf).unwrap().message().unwrap();
     assert_eq!(&buf[..m.len], b"on huge pages");
+    // A read-only mapping (PROT_READ) of the file is on the same huge pages.
+    let ro = ReadOnlyShm::open(&name.0, &Options::default()).unwrap();
+    check_backing(&ro, SIZE).unwrap();
+    let mut view = ro.view().reader(Start::Oldest).unwrap();
+    let m = view.try_read(&mut buf).unwrap().message().unwrap();
+    assert_eq!(&buf[..m.len], b"on huge pages");
     assert_eq!(pool().free, before.free - 2);
+    drop(view);
+    drop(ro);
 
     // The pages go back to the pool once the file is gone and unmapped.
     drop(p);
