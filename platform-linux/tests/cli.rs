@@ -754,6 +754,98 @@ fn closed_output_ends_tail_quietly() {
     assert_eq!(status.code(), Some(0));
 }
 
+/// The hugetlbfs for 2 MiB pages, if it is mounted and has `pages` free
+/// pages; otherwise `SKIPPED` (or a failure under SHMCAST_REQUIRE_HUGEPAGES=1,
+/// the rule of the hugepage crate's tests).
+fn huge_pages(pages: u64) -> Option<PathBuf> {
+    use shmcast_linux::hugepages::{find_mount, PageSize, Pool};
+    let why = match (find_mount(PageSize::Huge2M), Pool::read(PageSize::Huge2M)) {
+        (Ok(dir), Ok(pool)) if pool.available() >= pages => return Some(dir),
+        (Ok(_), Ok(pool)) => format!("{} free pages, {pages} needed", pool.available()),
+        (Err(e), _) | (_, Err(e)) => e.to_string(),
+    };
+    if std::env::var("SHMCAST_REQUIRE_HUGEPAGES").is_ok_and(|v| v == "1") {
+        panic!("2 MiB huge pages are required (SHMCAST_REQUIRE_HUGEPAGES=1): {why}");
+    }
+    println!("SKIPPED: 2 MiB huge pages cannot be had here: {why}");
+    None
+}
+
+#[test]
+fn hugepage_rings_work_with_every_command() {
+    let Some(dir) = huge_pages(2) else { return };
+    let name = format!("cli-huge-{}", std::process::id());
+    let n = name.as_str();
+    let file = dir.join(n);
+    struct Gone(Location);
+    impl Drop for Gone {
+        fn drop(&mut self) {
+            let _ = remove(&self.0);
+        }
+    }
+    let _guard = Gone(Location::path(&file));
+    let huge = ["--hugepages", "--hugepage-size", "2M"];
+    let with = |cmd: &[&str]| -> Vec<String> {
+        cmd.iter()
+            .chain(huge.iter())
+            .map(|s| s.to_string())
+            .collect()
+    };
+    fn args(v: &[String]) -> Vec<&str> {
+        v.iter().map(|s| s.as_str()).collect()
+    }
+
+    let out = ok(&args(&with(&["create", n, "--capacity", "64K"])), "");
+    assert!(file.exists(), "{out}");
+    // The file is whole huge pages and the ring uses them.
+    assert_eq!(std::fs::metadata(&file).unwrap().len() % (2 << 20), 0);
+    ok(&args(&with(&["pub", n])), "on\nhuge\npages\n");
+    assert_eq!(
+        ok(
+            &args(&with(&["tail", n, "--from", "oldest", "--count", "3"])),
+            ""
+        ),
+        "on\nhuge\npages\n"
+    );
+    let s: Value =
+        serde_json::from_str(ok(&args(&with(&["stat", n, "--json"])), "").trim()).unwrap();
+    assert_eq!(s["huge_page_size"], 2 << 20);
+    assert_eq!(s["file"], file.to_str().unwrap());
+    assert!(s["capacity"].as_u64().unwrap() >= 64 << 10);
+    // The same name in /dev/shm is another ring (none).
+    assert_eq!(code(&run(&["stat", n], "")), 1);
+    ok(&args(&with(&["rm", n])), "");
+    assert!(!file.exists());
+
+    // --hugepage-size alone is a usage error.
+    assert_eq!(code(&run(&["create", n, "--hugepage-size", "2M"], "")), 2);
+
+    let out = ok(
+        &[
+            "bench",
+            "--hugepages",
+            "--messages",
+            "2000",
+            "--consumers",
+            "1",
+        ],
+        "",
+    );
+    assert!(out.contains(dir.to_str().unwrap()), "{out}");
+    assert_eq!(figure_after(&out, "producer: sent"), 2000, "{out}");
+    let left: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with("shmcast-bench-")
+        })
+        .filter(|e| out.contains(&*e.file_name().to_string_lossy()))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}
+
 #[test]
 fn help_lists_every_command() {
     let out = ok(&["--help"], "");

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use shmcast_linux::Location;
+use shmcast_linux::{Location, PageSize};
 
 /// Broadcast byte messages from one producer to many consumers through a ring
 /// in shared memory: create, publish, tail and inspect rings, or measure them.
@@ -59,15 +59,47 @@ pub struct RingArg {
     /// A ring in this file instead of a /dev/shm name.
     #[arg(long, value_name = "FILE")]
     pub path: Option<PathBuf>,
+    /// The ring NAME lives on huge pages: a file on the hugetlbfs mounted for
+    /// --hugepage-size (for example /dev/hugepages/NAME).
+    #[arg(long, conflicts_with = "path")]
+    pub hugepages: bool,
+    /// Huge page size, with --hugepages.
+    #[arg(long, value_enum, value_name = "SIZE", default_value_t = HugeSize::M2, requires = "hugepages")]
+    pub hugepage_size: HugeSize,
 }
 
 impl RingArg {
-    /// The ring's location (clap guarantees one of the two).
-    pub fn location(&self) -> Location {
+    /// The ring's location (clap guarantees a name or a path).
+    ///
+    /// # Errors
+    /// With --hugepages, when no hugetlbfs of that page size is mounted (the
+    /// message gives the mount command).
+    pub fn location(&self) -> Result<Location, shmcast_linux::Error> {
         match (&self.name, &self.path) {
-            (_, Some(p)) => Location::path(p),
-            (Some(n), None) => Location::Shm(n.clone()),
-            (None, None) => Location::Shm(String::new()),
+            (_, Some(p)) => Ok(Location::path(p)),
+            (Some(n), None) if self.hugepages => Location::huge(n, self.hugepage_size.into()),
+            (Some(n), None) => Location::shm(n),
+            (None, None) => Location::shm(""),
+        }
+    }
+}
+
+/// A huge page size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum HugeSize {
+    /// 2 MiB pages.
+    #[value(name = "2M")]
+    M2,
+    /// 1 GiB pages.
+    #[value(name = "1G")]
+    G1,
+}
+
+impl std::convert::From<HugeSize> for PageSize {
+    fn from(s: HugeSize) -> PageSize {
+        match s {
+            HugeSize::M2 => PageSize::Huge2M,
+            HugeSize::G1 => PageSize::Huge1G,
         }
     }
 }
@@ -215,6 +247,13 @@ pub struct BenchArgs {
     /// must not exist; it is removed afterwards).
     #[arg(long, value_name = "FILE")]
     pub path: Option<PathBuf>,
+    /// Run over a ring on huge pages (a fresh file on the hugetlbfs mounted
+    /// for --hugepage-size, removed afterwards).
+    #[arg(long, conflicts_with = "path")]
+    pub hugepages: bool,
+    /// Huge page size, with --hugepages.
+    #[arg(long, value_enum, value_name = "SIZE", default_value_t = HugeSize::M2, requires = "hugepages")]
+    pub hugepage_size: HugeSize,
 }
 
 /// `shmcast demo`.

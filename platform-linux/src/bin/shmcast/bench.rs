@@ -11,7 +11,7 @@ use shmcast_linux::ShmRing;
 
 use crate::args::{BenchArgs, BenchMode};
 use crate::output::{bytes, count, duration_ns, rate};
-use crate::spawn::{Finished, Run};
+use crate::spawn::{Finished, Place, Run};
 use crate::{Failure, Outcome};
 
 /// Run the benchmark and print what it measured.
@@ -28,7 +28,12 @@ pub fn run(a: &BenchArgs) -> Outcome {
         capacity: a.capacity,
     };
     params.check().map_err(Failure::Usage)?;
-    let mut run = Run::create("shmcast-bench", a.path.as_ref(), &params.ring_config())?;
+    let place = match (&a.path, a.hugepages) {
+        (Some(p), _) => Place::Path(p),
+        (None, true) => Place::Huge(a.hugepage_size.into()),
+        (None, false) => Place::Shm,
+    };
+    let mut run = Run::create("shmcast-bench", place, &params.ring_config())?;
     println!(
         "shmcast bench: 1 producer, {} {} consumer{}, {} messages of {}{}, ring {} of {}",
         params.consumers,
@@ -41,7 +46,7 @@ pub fn run(a: &BenchArgs) -> Outcome {
             .map(|r| format!(" at {} msgs/s", rate(r as f64)))
             .unwrap_or_default(),
         run.location().display(),
-        bytes(params.capacity as u64),
+        bytes(run.ring().ring().capacity() as u64),
     );
     let (producer, consumers) = spawn_and_wait(&mut run, &params, None)?;
     drop(run);
@@ -161,7 +166,7 @@ fn report(params: &Params, p: &ProducerReport, consumers: &[ConsumerReport]) {
         if params.rate.is_some() {
             " (from the intended send times)"
         } else {
-            ""
+            " (unpaced: includes queueing behind a full-speed producer; --rate measures latency at a load)"
         },
         figures.join(", ")
     );

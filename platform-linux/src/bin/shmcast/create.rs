@@ -9,7 +9,7 @@ use crate::{Failure, Outcome};
 
 /// Create the ring and say what was made.
 pub fn run(a: &CreateArgs) -> Outcome {
-    let loc = a.ring.location();
+    let loc = a.ring.location()?;
     let mut cfg = RingConfig::new(a.capacity)
         .slots(a.consumers)
         .checksum(a.checksum);

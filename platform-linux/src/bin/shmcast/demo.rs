@@ -11,7 +11,7 @@ use shmcast_linux::bench::{percentiles, ConsumerReport, Mode, Params};
 use crate::args::DemoArgs;
 use crate::bench::spawn_and_wait;
 use crate::output::{bytes, count, duration_ns};
-use crate::spawn::Run;
+use crate::spawn::{Place, Run};
 use crate::{Failure, Outcome};
 
 /// Messages the producer sends.
@@ -42,7 +42,11 @@ pub fn run(a: &DemoArgs) -> Outcome {
         capacity: CAPACITY,
     };
     params.check().map_err(Failure::Runtime)?;
-    let mut run = Run::create("shmcast-demo", a.path.as_ref(), &params.ring_config())?;
+    let place = match &a.path {
+        Some(p) => Place::Path(p),
+        None => Place::Shm,
+    };
+    let mut run = Run::create("shmcast-demo", place, &params.ring_config())?;
     let name = run.location().display();
     println!(
         "shmcast demo: one producer and two consumers, each in its own process, share ring {name} of {} in shared memory.",

@@ -19,7 +19,7 @@ const BACKLOG: usize = 1024;
 
 /// Publish standard input, line by line, until end of input (or Ctrl-C).
 pub fn run(a: &PubArgs) -> Outcome {
-    let loc = a.ring.location();
+    let loc = a.ring.location()?;
     let ring = ShmRing::open(&loc, &Options::default())?;
     let how = if a.restart {
         Continuation::Restart

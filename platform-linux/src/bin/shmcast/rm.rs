@@ -8,7 +8,7 @@ use crate::{Failure, Outcome};
 /// Remove the ring; warn when live processes still use it (they keep their
 /// mapping, but nobody new can find it).
 pub fn run(a: &RmArgs) -> Outcome {
-    let loc = a.ring.location();
+    let loc = a.ring.location()?;
     let live = ReadOnlyShm::open(&loc, &Options::default())
         .ok()
         .and_then(|ro| ro.producer_alive().ok())

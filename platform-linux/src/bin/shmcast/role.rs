@@ -29,7 +29,7 @@ pub fn run(a: &RoleArgs) -> Outcome {
             messages,
             rate,
         } => {
-            let ring = ShmRing::open(&ring.location(), &Options::default())?;
+            let ring = ShmRing::open(&ring.location()?, &Options::default())?;
             let params = Params {
                 consumers: *consumers,
                 size: *size,
@@ -47,7 +47,7 @@ pub fn run(a: &RoleArgs) -> Outcome {
             pause_every,
             pause_us,
         } => {
-            let ring = ShmRing::open(&ring.location(), &Options::default())?;
+            let ring = ShmRing::open(&ring.location()?, &Options::default())?;
             let opts = ConsumerOptions {
                 gating: *gating,
                 throttle: pause_every.map(|every| Throttle {

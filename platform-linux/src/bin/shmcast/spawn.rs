@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use rustix::process::{kill_process, Pid, Signal};
 use shmcast::RingConfig;
-use shmcast_linux::{remove, Location, Options, ShmRing, Stale};
+use shmcast_linux::{remove, Location, Options, PageSize, ShmRing, Stale};
 
 use crate::{interrupt, Failure};
 
@@ -36,6 +36,17 @@ pub struct Finished {
     pub stdout: String,
 }
 
+/// Where a run's ring lives.
+#[derive(Debug, Clone, Copy)]
+pub enum Place<'a> {
+    /// A fresh name in /dev/shm.
+    Shm,
+    /// A fresh name on the hugetlbfs of this page size.
+    Huge(PageSize),
+    /// This file (which must not exist yet).
+    Path(&'a PathBuf),
+}
+
 /// A ring made for one run, and the processes using it.
 pub struct Run {
     ring: Option<ShmRing>,
@@ -44,19 +55,26 @@ pub struct Run {
 }
 
 impl Run {
-    /// Create the run's ring: in `path` if given (which must not exist), else
-    /// `/dev/shm/PREFIX-PID` (replacing one left by a crashed run of the same
-    /// process id).
-    pub fn create(prefix: &str, path: Option<&PathBuf>, cfg: &RingConfig) -> Result<Run, Failure> {
-        let (location, ring) = match path {
-            Some(p) => {
+    /// Create the run's ring: `/dev/shm/PREFIX-PID` (replacing one left by a
+    /// crashed run of the same process id), the same name on huge pages, or
+    /// a file `path` (which must not exist).
+    pub fn create(prefix: &str, place: Place<'_>, cfg: &RingConfig) -> Result<Run, Failure> {
+        let name = format!("{prefix}-{}", std::process::id());
+        let opts = Options::default();
+        let (location, ring) = match place {
+            Place::Path(p) => {
                 let loc = Location::path(p);
-                let ring = ShmRing::create(&loc, cfg, &Options::default())?;
+                let ring = ShmRing::create(&loc, cfg, &opts)?;
                 (loc, ring)
             }
-            None => {
-                let loc = Location::shm(&format!("{prefix}-{}", std::process::id()))?;
-                let ring = ShmRing::create_or(&loc, cfg, &Options::default(), Stale::Replace)?;
+            Place::Shm => {
+                let loc = Location::shm(&name)?;
+                let ring = ShmRing::create_or(&loc, cfg, &opts, Stale::Replace)?;
+                (loc, ring)
+            }
+            Place::Huge(size) => {
+                let loc = Location::huge(&name, size)?;
+                let ring = ShmRing::create_or(&loc, cfg, &opts, Stale::Replace)?;
                 (loc, ring)
             }
         };

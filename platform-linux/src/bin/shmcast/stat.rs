@@ -10,6 +10,7 @@ use std::io::{self, IsTerminal, Write};
 use std::time::{Duration, Instant};
 
 use shmcast::{layout, ConsumerInfo, RingView, SlotState, Status};
+use shmcast_linux::hugepages::mount_page_size;
 use shmcast_linux::{Options, ReadOnlyShm};
 
 use crate::args::StatArgs;
@@ -27,6 +28,8 @@ struct Snapshot {
     capacity: u64,
     max_message: u64,
     checksum: bool,
+    /// Huge page size, for a ring on hugetlbfs.
+    huge_page: Option<u64>,
     status: Status,
     producer_alive: bool,
     slots: Vec<(ConsumerInfo, bool)>,
@@ -34,7 +37,7 @@ struct Snapshot {
 
 /// Print once, or every second with `--watch` until Ctrl-C.
 pub fn run(a: &StatArgs) -> Outcome {
-    let loc = a.ring.location();
+    let loc = a.ring.location()?;
     let ro = ReadOnlyShm::open(&loc, &Options::default())?;
     let clear = a.watch && !a.json && io::stdout().is_terminal();
     let mut out = io::stdout().lock();
@@ -83,6 +86,10 @@ fn snapshot(ro: &ReadOnlyShm, view: &RingView<'_>) -> Result<Snapshot, crate::Fa
         capacity: view.capacity() as u64,
         max_message: view.max_message() as u64,
         checksum: view.checksum(),
+        huge_page: file
+            .parent()
+            .and_then(|dir| mount_page_size(dir).ok())
+            .map(|b| b as u64),
         status: view.status(),
         producer_alive: ro.producer_alive()?,
         slots,
@@ -117,15 +124,21 @@ fn producer_word(s: &Snapshot) -> &'static str {
 fn text(s: &Snapshot) -> String {
     let st = &s.status;
     let mut t = format!(
-        "ring {} ({})\n  layout v{}, capacity {}, messages up to {}, {} consumer slots, checksums {}, file {}\n",
-        s.ring,
-        s.file,
+        "ring {}\n  layout v{}, capacity {}, messages up to {}, {} consumer slots, checksums {}, file {}{}\n",
+        if s.ring == s.file {
+            s.ring.clone()
+        } else {
+            format!("{} ({})", s.ring, s.file)
+        },
         layout::LAYOUT_VERSION,
         bytes(s.capacity),
         bytes(s.max_message),
         s.slots.len(),
         if s.checksum { "on" } else { "off" },
         bytes(s.file_size),
+        s.huge_page
+            .map(|p| format!(" on {} huge pages", bytes(p)))
+            .unwrap_or_default(),
     );
     t += &format!(
         "producer: {}, epoch {}, tail {}, head {}, latest {}, intent {}, last restart epoch {}\n",
@@ -140,9 +153,14 @@ fn text(s: &Snapshot) -> String {
     if s.slots.is_empty() {
         t += "consumers: no slots (lossy readers need none)\n";
     }
+    let free: Vec<String> = s
+        .slots
+        .iter()
+        .filter(|(c, _)| c.state == SlotState::Free)
+        .map(|(c, _)| c.slot.to_string())
+        .collect();
     for (c, alive) in &s.slots {
         if c.state == SlotState::Free {
-            t += &format!("slot {}: free\n", c.slot);
             continue;
         }
         let lag = lag(st, c);
@@ -159,6 +177,9 @@ fn text(s: &Snapshot) -> String {
             c.lost_messages,
             c.producer_waits
         );
+    }
+    if !free.is_empty() {
+        t += &format!("free slots: {}\n", free.join(", "));
     }
     t.trim_end().to_owned()
 }
@@ -203,6 +224,7 @@ fn json(s: &Snapshot) -> String {
         .num("max_message", s.max_message)
         .num("slots", s.slots.len() as u64)
         .bool("checksum", s.checksum)
+        .opt_num("huge_page_size", s.huge_page)
         .raw("producer", &producer)
         .raw("consumers", &json_array(&consumers))
         .finish()

@@ -23,7 +23,7 @@ const TICK: Duration = Duration::from_millis(100);
 
 /// Follow the ring until `--count` messages, Ctrl-C, or a closed output.
 pub fn run(a: &TailArgs) -> Outcome {
-    let loc = a.ring.location();
+    let loc = a.ring.location()?;
     let name = loc.display();
     let start = match a.from {
         StartAt::Latest => Start::Tail,
