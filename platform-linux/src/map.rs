@@ -3,7 +3,7 @@
 use std::io;
 use std::ptr::NonNull;
 
-use memmap2::{MmapMut, MmapOptions};
+use memmap2::{MmapMut, MmapOptions, MmapRaw};
 use shmcast::Region;
 
 /// A `MAP_SHARED` mapping used as a ring region.
@@ -12,35 +12,52 @@ use shmcast::Region;
 /// with every process that maps the file.
 #[derive(Debug)]
 pub struct MapRegion {
-    map: MmapMut,
+    // `MmapRaw`, not `MmapMut`: its pointer is the one `mmap` returned, while
+    // `MmapMut::as_ptr` goes through `Deref` to a `&[u8]`, whose read-only
+    // provenance would make every ring store undefined behaviour.
+    map: MmapRaw,
 }
 
 impl MapRegion {
-    /// An anonymous shared mapping of `size` bytes (`mmap(MAP_SHARED | MAP_ANONYMOUS)`).
+    /// An anonymous mapping of `size` bytes shared with children made by
+    /// `fork`: an unnamed memory file (`memfd_create`, `ftruncate`) mapped
+    /// `MAP_SHARED`. (memmap2's `map_anon` is `MAP_PRIVATE`: a child would
+    /// write into its own copy.)
     ///
     /// # Errors
-    /// The OS error from `mmap`.
+    /// The OS error from `memfd_create`, `ftruncate` or `mmap`.
     pub fn anonymous(size: usize) -> io::Result<MapRegion> {
-        let map = MmapOptions::new().len(size).map_anon()?;
+        let fd = rustix::fs::memfd_create("shmcast", rustix::fs::MemfdFlags::CLOEXEC)?;
+        let file = std::fs::File::from(fd);
+        file.set_len(size as u64)?;
+        let map = MmapOptions::new().len(size).map_raw(&file)?;
         Ok(MapRegion { map })
     }
 
     /// Wrap an existing writable mapping.
     pub fn from_mmap(map: MmapMut) -> MapRegion {
+        MapRegion {
+            map: MmapRaw::from(map),
+        }
+    }
+
+    /// Wrap a raw writable mapping (`MmapOptions::map_raw`).
+    pub fn from_raw(map: MmapRaw) -> MapRegion {
         MapRegion { map }
     }
 }
 
 // SAFETY:
-// - a `MmapMut` is a live mapping of `len()` bytes, readable and writable, page
-//   aligned, that stays mapped (same address and length) until it is dropped,
-//   which cannot happen while `self` is borrowed;
-// - the pointer comes from the mapping itself, so it may be used for shared
-//   mutation; this crate never forms references to the bytes, only the ring's
-//   atomics do.
+// - the `MmapRaw` is a live mapping of `len()` bytes, readable and writable
+//   (made by `map_anon`, `map_mut` or `map_raw` on a file opened read-write),
+//   page aligned, that stays mapped (same address and length) until it is
+//   dropped, which cannot happen while `self` is borrowed;
+// - `as_mut_ptr` is the pointer `mmap` returned, with provenance over the
+//   whole mapping for reads and writes; no reference to the bytes is ever
+//   formed, only the ring's atomics touch them.
 unsafe impl Region for MapRegion {
     fn base(&self) -> NonNull<u8> {
-        NonNull::new(self.map.as_ptr().cast_mut()).unwrap_or(NonNull::dangling())
+        NonNull::new(self.map.as_mut_ptr()).unwrap_or(NonNull::dangling())
     }
     fn size(&self) -> usize {
         self.map.len()

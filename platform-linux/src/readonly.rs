@@ -5,8 +5,8 @@ use std::fs::File;
 use std::ptr::NonNull;
 use std::time::Duration;
 
-use memmap2::{Mmap, MmapOptions};
-use shmcast::{Read, ReadError, ReadRegion, RingView, ViewReader};
+use memmap2::{MmapOptions, MmapRaw};
+use shmcast::{Read, ReadError, ReadRegion, RingView, Shape, ViewReader};
 
 use crate::lock::is_held;
 use crate::shm::open_existing;
@@ -20,7 +20,9 @@ use crate::{Error, Location, Options};
 #[derive(Debug)]
 pub struct ReadOnlyShm {
     location: Location,
-    map: Mmap,
+    map: ReadMap,
+    /// The sizes validated at open (see [`crate::ShmRing::ring`]).
+    shape: Shape,
     _file: File,
 }
 
@@ -37,23 +39,30 @@ impl ReadOnlyShm {
         if opts.prefault {
             mo.populate();
         }
-        // SAFETY: `map` is unsafe because others may change the file while it
-        // is mapped, which would break a `&[u8]` over it. Nothing here forms
-        // one: `ReadRegion` hands the ring a raw base pointer, and a
-        // `RingView` touches the bytes only with atomic loads.
-        let map = unsafe { mo.map(&file) }.map_err(|e| Error::io(&name, "mmap", e))?;
-        let ro = ReadOnlyShm {
+        // A raw read-only mapping (safe): it hands out only the pointer `mmap`
+        // returned, never a `&[u8]` that others' writes would invalidate, and
+        // a `RingView` touches the bytes only with atomic loads.
+        let map = mo
+            .map_raw_read_only(&file)
+            .map_err(|e| Error::io(&name, "mmap", e))?;
+        let map = ReadMap(map);
+        let shape = RingView::attach(&map)
+            .map_err(|source| Error::Attach { ring: name, source })?
+            .shape();
+        Ok(ReadOnlyShm {
             location: location.clone(),
             map,
+            shape,
             _file: file,
-        };
-        RingView::attach(&ro).map_err(|source| Error::Attach { ring: name, source })?;
-        Ok(ro)
+        })
     }
 
     /// The read-only view.
     pub fn view(&self) -> RingView<'_> {
-        RingView::attach(self).expect("validated when mapped")
+        // As in `ShmRing::ring`: the shape was validated against this very
+        // mapping, whose address and length never change.
+        RingView::with_shape(&self.map, self.shape)
+            .expect("the mapping fits the shape it was validated with")
     }
 
     /// Whether a live process holds the producer role.
@@ -80,15 +89,20 @@ impl ReadOnlyShm {
     }
 }
 
+/// The read-only mapping as a ring region.
+#[derive(Debug)]
+struct ReadMap(MmapRaw);
+
 // SAFETY: the mapping is live, readable, page-aligned and of `len()` bytes
-// until `self` drops; its pointer comes from the mapping itself, and the
-// ring only loads from it atomically.
-unsafe impl ReadRegion for ReadOnlyShm {
+// until `self` drops; `as_mut_ptr` is the pointer `mmap` returned (no
+// reference to the bytes is formed), and the ring only loads from it
+// atomically.
+unsafe impl ReadRegion for ReadMap {
     fn read_base(&self) -> NonNull<u8> {
-        NonNull::new(self.map.as_ptr().cast_mut()).unwrap_or(NonNull::dangling())
+        NonNull::new(self.0.as_mut_ptr()).unwrap_or(NonNull::dangling())
     }
     fn read_size(&self) -> usize {
-        self.map.len()
+        self.0.len()
     }
 }
 

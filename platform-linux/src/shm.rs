@@ -6,7 +6,9 @@ use std::os::unix::fs::OpenOptionsExt;
 use memmap2::MmapOptions;
 use rustix::fs::Mode;
 use rustix::shm;
-use shmcast::{layout, Continuation, Read, ReadError, Reader, Ring, RingConfig, Start, Writer};
+use shmcast::{
+    layout, Continuation, Read, ReadError, Reader, Ring, RingConfig, Shape, Start, Writer,
+};
 
 use std::time::Duration;
 
@@ -66,6 +68,9 @@ pub enum Stale {
 pub struct ShmRing {
     location: Location,
     region: MapRegion,
+    /// The sizes validated at create or open: the ring handle is rebuilt from
+    /// them, never from the header again, which a peer may have damaged since.
+    shape: Shape,
     _file: File,
 }
 
@@ -139,10 +144,13 @@ impl ShmRing {
         file.set_len(len as u64)
             .map_err(|e| Error::io(&name, "ftruncate", e))?;
         let region = map(&name, &file, len, opts, huge)?;
-        Ring::create(&region, &cfg).map_err(|source| Error::Create { ring: name, source })?;
+        let shape = Ring::create(&region, &cfg)
+            .map_err(|source| Error::Create { ring: name, source })?
+            .shape();
         Ok(ShmRing {
             location: location.clone(),
             region,
+            shape,
             _file: file,
         })
     }
@@ -157,10 +165,13 @@ impl ShmRing {
         let (file, len) = open_existing(location, opts, true)?;
         let huge = huge_page_size(&name, &file)?;
         let region = map(&name, &file, len, opts, huge)?;
-        Ring::attach(&region).map_err(|source| Error::Attach { ring: name, source })?;
+        let shape = Ring::attach(&region)
+            .map_err(|source| Error::Attach { ring: name, source })?
+            .shape();
         Ok(ShmRing {
             location: location.clone(),
             region,
+            shape,
             _file: file,
         })
     }
@@ -187,9 +198,14 @@ impl ShmRing {
         }
     }
 
-    /// The ring.
+    /// The ring, from the sizes validated when it was mapped (the header is
+    /// not trusted again).
     pub fn ring(&self) -> Ring<'_> {
-        Ring::attach(&self.region).expect("validated when mapped")
+        // The mapping's address and length never change while `self` lives,
+        // and `shape` was validated against this very mapping: no bytes in
+        // shared memory can make this fail.
+        Ring::with_shape(&self.region, self.shape)
+            .expect("the mapping fits the shape it was validated with")
     }
 
     /// Where the ring lives.
@@ -527,14 +543,12 @@ fn map(
     if opts.prefault {
         mo.populate();
     }
-    // SAFETY: `map_mut` is unsafe because the file may be changed by others
-    // while mapped, which would break a `&mut [u8]` over it. Nothing here ever
-    // forms such a reference: `MapRegion` hands the ring a raw base pointer
-    // and the ring touches the bytes only with atomic operations, which other
-    // processes' writes cannot make unsound. A file shrunk by another process
-    // would fault (SIGBUS), as with any shared mapping; ring files are never
-    // truncated by shmcast.
-    let map = unsafe { mo.map_mut(file) }.map_err(|e| {
+    // `map_raw` (safe): a raw mapping hands out only the pointer `mmap`
+    // returned, never a `&[u8]`, so the ring's atomic stores through it have
+    // the mapping's own provenance and other processes' writes cannot make
+    // them unsound. A file shrunk by another process would fault (SIGBUS), as
+    // with any shared mapping; ring files are never truncated by shmcast.
+    let map = mo.map_raw(file).map_err(|e| {
         match huge.and_then(|page| shmcast_hugepages::PageSize::from_bytes(page as u64)) {
             Some(size) => match shmcast_hugepages::map_error(e, size, len, "mmap") {
                 shmcast_hugepages::HugeError::Io { source, .. } => Error::io(name, "mmap", source),
@@ -552,5 +566,5 @@ fn map(
             source,
         })?;
     }
-    Ok(MapRegion::from_mmap(map))
+    Ok(MapRegion::from_raw(map))
 }
