@@ -356,7 +356,8 @@ pub struct ConsumerOptions {
     pub gating: bool,
     /// Pauses, to play a slow consumer.
     pub throttle: Option<Throttle>,
-    /// Give up when nothing arrives this long and no producer is alive.
+    /// Give up when nothing arrives this long and the producer, once seen
+    /// alive, is gone (ten times this long if it was never seen).
     pub idle_timeout: Duration,
 }
 
@@ -530,6 +531,7 @@ pub fn consume(
     };
     let mut buf = vec![0u8; ring.ring().max_message()];
     let mut idle_since = Instant::now();
+    let mut seen_producer = false;
     while !stop.load(Ordering::Relaxed) {
         let reader = consumer.reader();
         let read = read_wait(reader, &mut buf, &phases, Duration::from_millis(50))
@@ -571,9 +573,20 @@ pub fn consume(
             }
             Read::Restarted { .. } => {}
             Read::Empty => {
+                // A producer that has not started yet gets ten times longer
+                // than one that was seen and is gone.
                 let waited = idle_since.elapsed();
-                if waited >= opts.idle_timeout && !ring.producer_alive().unwrap_or(true) {
-                    return Err(BenchError::ProducerGone { waited });
+                if waited >= opts.idle_timeout {
+                    let alive = ring.producer_alive().unwrap_or(true);
+                    seen_producer |= alive;
+                    let limit = if seen_producer {
+                        opts.idle_timeout
+                    } else {
+                        opts.idle_timeout * 10
+                    };
+                    if !alive && waited >= limit {
+                        return Err(BenchError::ProducerGone { waited });
+                    }
                 }
             }
         }

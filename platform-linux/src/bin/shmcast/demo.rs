@@ -96,13 +96,13 @@ pub fn run(a: &DemoArgs) -> Outcome {
         if c.gating {
             let pauses = c.received / GATING_EVERY;
             println!(
-                "The gating consumer (slot {}) received {} of them and lost {}. It paused {} times; each time the ring filled up and the producer waited for it ({} waits, {} held back in all) rather than overwrite what it had not read{}.",
+                "The gating consumer (slot {}) received {} of them and lost {}. It paused {} times; each time the ring filled up and the producer waited for it rather than overwrite what it had not read ({} in all, over {} waits){}.",
                 c.slot,
                 count(c.received),
                 count(c.lost),
                 pauses,
-                count(waits(c)),
                 duration_ns(producer.blocked_ns),
+                count(waits(c)),
                 if c.still_gating {
                     ""
                 } else {
@@ -118,7 +118,7 @@ pub fn run(a: &DemoArgs) -> Outcome {
             );
         } else {
             println!(
-                "The lossy consumer (slot {}) read slowly: it received {} messages, was lapped {} times and was told it lost {}; {} + {} = {}, every message accounted for. The producer never waited for it ({} waits).",
+                "The lossy consumer (slot {}) read slowly: it received {} messages and was lapped {} times (resuming each time at the oldest message still in the ring), and was told it lost {}; {} + {} = {}, every message accounted for. The producer never waited for it ({} waits).",
                 c.slot,
                 count(c.received),
                 count(c.laps),

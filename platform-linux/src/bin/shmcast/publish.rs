@@ -28,6 +28,7 @@ pub fn run(a: &PubArgs) -> Outcome {
     };
     let mut producer = ring.producer_with(how)?;
     let max = producer.max_message();
+    let batch = producer.ring().capacity() / 8;
     let (tx, rx) = mpsc::sync_channel::<std::io::Result<Vec<u8>>>(BACKLOG);
     // The reader thread ends at end of input, or when we hang up; it is
     // detached because a blocked read of standard input cannot be cancelled.
@@ -62,13 +63,21 @@ pub fn run(a: &PubArgs) -> Outcome {
             Err(mpsc::RecvTimeoutError::Timeout) => continue,
             Err(mpsc::RecvTimeoutError::Disconnected) => return Ok(()),
         };
-        // Stage what is already waiting, then publish it with one flush.
+        // Stage what is already waiting, then publish it with one flush;
+        // flush at least every eighth of the ring, so a long burst never
+        // overwrites records of its own that readers have not been shown.
         let mut next = Some(first);
+        let mut staged = 0;
         while let Some(line) = next {
             let line =
                 line.map_err(|e| Failure::Runtime(format!("cannot read standard input: {e}")))?;
             line_no += 1;
             stage(&mut producer, a.tag, &line, line_no, max, &loc.display())?;
+            staged += line.len() + 24;
+            if staged >= batch {
+                producer.flush();
+                staged = 0;
+            }
             next = rx.try_recv().ok();
         }
         producer.flush();
