@@ -846,6 +846,59 @@ fn hugepage_rings_work_with_every_command() {
     assert!(left.is_empty(), "{left:?}");
 }
 
+/// Run `shmcast ARGS` as user `nobody` (setpriv), if this test runs as root
+/// with setpriv at hand and the binary is reachable by others; else `None`.
+fn as_nobody(args: &[&str]) -> Option<Output> {
+    if !rustix::process::geteuid().is_root() {
+        return None;
+    }
+    let out = Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", BIN])
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .ok()?;
+    // 126/127: the binary could not be run as nobody at all.
+    (!matches!(out.status.code(), Some(126 | 127))).then_some(out)
+}
+
+#[test]
+fn another_user_can_tail_and_stat_a_ring_it_may_only_read() {
+    let ring = Ring::new("readonly");
+    let n = ring.name.as_str();
+    ok(&["create", n, "--mode", "0644"], "");
+    ok(&["pub", n], "a\nb\n");
+    let Some(probe) = as_nobody(&["--version"]) else {
+        println!("SKIPPED: cannot run the tool as another user here (needs root and setpriv)");
+        return;
+    };
+    assert_eq!(code(&probe), 0);
+    let before = std::fs::read(ring.file_path()).unwrap();
+
+    // tail falls back to a read-only mapping.
+    let o = as_nobody(&["tail", n, "--from", "oldest", "--count", "2"]).unwrap();
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(stdout(&o), "a\nb\n");
+
+    // stat reads the ring; liveness it may not probe is unknown, not an error.
+    let o = as_nobody(&["stat", n, "--json"]).unwrap();
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let v: Value = serde_json::from_str(stdout(&o).trim()).unwrap();
+    assert!(v["producer"]["tail"].as_u64().unwrap() > 0);
+    assert_eq!(v["producer"]["alive"], Value::Null);
+    assert_eq!(v["producer"]["attached"], false);
+    let o = as_nobody(&["stat", n]).unwrap();
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+
+    // Writing needs write permission: runtime errors that name the ring.
+    for args in [vec!["pub", n], vec!["tail", n, "--gating"]] {
+        let o = as_nobody(&args).unwrap();
+        assert_eq!(code(&o), 1, "{args:?}");
+        assert!(stderr(&o).contains(n), "{}", stderr(&o));
+    }
+    assert_eq!(std::fs::read(ring.file_path()).unwrap(), before);
+}
+
 #[test]
 fn help_lists_every_command() {
     let out = ok(&["--help"], "");

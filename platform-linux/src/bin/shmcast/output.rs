@@ -78,6 +78,17 @@ impl JsonObject {
         self
     }
 
+    /// A boolean field that may be unknown (`null`).
+    pub fn opt_bool(mut self, key: &str, value: Option<bool>) -> Self {
+        self.key(key);
+        self.body.push_str(match value {
+            Some(true) => "true",
+            Some(false) => "false",
+            None => "null",
+        });
+        self
+    }
+
     /// A field holding JSON written elsewhere (an object or array).
     pub fn raw(mut self, key: &str, json: &str) -> Self {
         self.key(key);
@@ -215,11 +226,12 @@ mod tests {
             .num("n", 3)
             .opt_num("none", None)
             .bool("ok", true)
+            .opt_bool("maybe", None)
             .raw("list", &json_array(&["1".into(), "2".into()]))
             .finish();
         assert_eq!(
             o,
-            r#"{"name":"x\"y","n":3,"none":null,"ok":true,"list":[1,2]}"#
+            r#"{"name":"x\"y","n":3,"none":null,"ok":true,"maybe":null,"list":[1,2]}"#
         );
         assert_eq!(JsonObject::new().finish(), "{}");
     }

@@ -3,7 +3,8 @@
 //! Read-only by construction: the ring is opened `O_RDONLY` and mapped
 //! `PROT_READ` ([`ReadOnlyShm`]), so no store can reach it; liveness comes
 //! from probing the role lock files beside it (a shared, non-blocking `flock`
-//! that is dropped at once). Fields are read one by one while the ring runs,
+//! that is dropped at once; `null`, "unknown", when this user may not open
+//! them). Fields are read one by one while the ring runs,
 //! so they may be mutually inconsistent by a few messages.
 
 use std::io::{self, IsTerminal, Write};
@@ -31,8 +32,9 @@ struct Snapshot {
     /// Huge page size, for a ring on hugetlbfs.
     huge_page: Option<u64>,
     status: Status,
-    producer_alive: bool,
-    slots: Vec<(ConsumerInfo, bool)>,
+    /// `None`: the lock file could not be probed (no permission).
+    producer_alive: Option<bool>,
+    slots: Vec<(ConsumerInfo, Option<bool>)>,
 }
 
 /// Print once, or every second with `--watch` until Ctrl-C.
@@ -73,7 +75,7 @@ fn snapshot(ro: &ReadOnlyShm, view: &RingView<'_>) -> Result<Snapshot, crate::Fa
     let mut slots = Vec::with_capacity(view.slot_count());
     for i in 0..view.slot_count() {
         if let Some(info) = view.consumer(i) {
-            slots.push((info, ro.consumer_alive(i)?));
+            slots.push((info, ro.consumer_alive(i).ok()));
         }
     }
     Ok(Snapshot {
@@ -91,7 +93,7 @@ fn snapshot(ro: &ReadOnlyShm, view: &RingView<'_>) -> Result<Snapshot, crate::Fa
             .and_then(|dir| mount_page_size(dir).ok())
             .map(|b| b as u64),
         status: view.status(),
-        producer_alive: ro.producer_alive()?,
+        producer_alive: ro.producer_alive().ok(),
         slots,
     })
 }
@@ -113,11 +115,15 @@ fn lag(status: &Status, info: &ConsumerInfo) -> u64 {
     status.tail.saturating_sub(info.position)
 }
 
+/// The producer's state in words. Liveness comes from the lock file; the
+/// header's producer word says whether one is attached.
 fn producer_word(s: &Snapshot) -> &'static str {
     match (s.producer_alive, s.status.producer != 0) {
-        (true, _) => "alive",
-        (false, true) => "dead (its process is gone; the next producer takes over)",
-        (false, false) => "none",
+        (Some(true), _) => "alive",
+        (None, true) => "attached (liveness unknown: no permission to probe its lock file)",
+        (None, false) => "none",
+        (Some(false), true) => "dead (its process is gone; the next producer takes over)",
+        (Some(false), false) => "none",
     }
 }
 
@@ -168,7 +174,11 @@ fn text(s: &Snapshot) -> String {
             "slot {}: {}, {}, position {}, lag {} ({:.1}% of the ring), read {}, laps {}, lost {}, producer waited {} times\n",
             c.slot,
             state_name(c.state),
-            if *alive { "alive" } else { "dead" },
+            match alive {
+                Some(true) => "alive",
+                Some(false) => "dead",
+                None => "liveness unknown",
+            },
             c.position,
             bytes(lag),
             lag as f64 * 100.0 / s.capacity.max(1) as f64,
@@ -187,7 +197,7 @@ fn text(s: &Snapshot) -> String {
 fn json(s: &Snapshot) -> String {
     let st = &s.status;
     let producer = JsonObject::new()
-        .bool("alive", s.producer_alive)
+        .opt_bool("alive", s.producer_alive)
         .bool("attached", st.producer != 0)
         .num("epoch", st.epoch)
         .num("restart_epoch", st.restart_epoch)
@@ -204,7 +214,7 @@ fn json(s: &Snapshot) -> String {
             JsonObject::new()
                 .num("slot", c.slot as u64)
                 .str("state", &state_name(c.state))
-                .bool("alive", *alive)
+                .opt_bool("alive", *alive)
                 .num("generation", c.generation)
                 .num("position", c.position)
                 .opt_num("lag_bytes", taken.then(|| lag(st, c)))
