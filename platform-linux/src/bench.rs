@@ -105,9 +105,9 @@ impl Params {
         if self.rate == Some(0) {
             return Err("a rate of 0 messages per second sends nothing".into());
         }
-        self.ring_config()
-            .validate()
-            .map_err(|e| format!("cannot make the ring: {e}"))
+        self.ring_config().validate().map_err(|e| {
+            format!("cannot make the ring: {e} (use a larger capacity or smaller messages)")
+        })
     }
 }
 
