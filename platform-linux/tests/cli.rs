@@ -316,6 +316,20 @@ fn missing_ring_and_second_producer_are_runtime_errors() {
     assert!(stderr(&o).contains("live producer"), "{}", stderr(&o));
     drop(first.child.stdin.take());
     assert_eq!(first.wait(), 0);
+
+    // Ctrl-C while input idles: the producer detaches cleanly, publishing
+    // what it had.
+    let mut idle = Kid::spawn(&["pub", n], true);
+    idle.stdin().write_all(b"before ctrl-c\n").unwrap();
+    idle.stdin().flush().unwrap();
+    eventually("the message", || {
+        ok(&["tail", n, "--from", "oldest", "--count", "1"], "") == "before ctrl-c\n"
+    });
+    idle.signal(Signal::INT);
+    assert_eq!(idle.wait(), 0);
+    let s = stat_json(&[n]);
+    assert_eq!(s["producer"]["alive"], false);
+    assert_eq!(s["producer"]["attached"], false);
 }
 
 #[test]
