@@ -87,7 +87,7 @@ pub fn spawn_and_wait(
     let bar = ProgressBar::new(params.messages);
     bar.set_style(
         ProgressStyle::with_template(
-            "{spinner} [{elapsed_precise}] {wide_bar} {human_pos}/{human_len} messages ({per_sec})",
+            "{spinner} [{elapsed_precise}] {wide_bar} {human_pos}/{human_len} messages, {eta} to go",
         )
         .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
