@@ -182,7 +182,7 @@ impl<'a> Ring<'a> {
     pub fn consumer(&self, slot: usize) -> Option<ConsumerInfo> {
         let s = self.slots.get(slot)?;
         let r = Ordering::Relaxed;
-        let word = s.state.load(Ordering::Acquire);
+        let word = crate::sync::load_acquire(&s.state);
         Some(ConsumerInfo {
             slot,
             state: SlotState::from_word(word),

@@ -10,7 +10,7 @@ use crate::copy;
 use crate::error::{JoinError, ReadError};
 use crate::layout::kind;
 use crate::ring::{Peek, Record, Ring};
-use crate::sync::Ordering;
+use crate::sync::{load_acquire, Ordering};
 
 /// Where a new reader starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -207,8 +207,10 @@ impl<'a> Ring<'a> {
         };
         let h = self.hdr;
         for _ in 0..ATTEMPTS {
-            let tail = h.tail.load(Ordering::Acquire);
-            let restart_epoch = h.restart_epoch.load(Ordering::Relaxed);
+            let tail = load_acquire(&h.tail);
+            // The epoch first (Acquire, pairing with the writer's Release):
+            // the position read after it is at least that restart's.
+            let restart_epoch = load_acquire(&h.restart_epoch);
             let restart_pos = h.restart_pos.load(Ordering::Relaxed);
             if tail == 0 {
                 r.restart_epoch = restart_epoch;
@@ -271,7 +273,9 @@ impl<'a> Ring<'a> {
         Err(())
     }
 
-    fn walk_limit(&self) -> u64 {
+    /// Most records a walk may visit: one per 8 bytes of a lap, and a
+    /// padding record on each side.
+    pub(crate) fn walk_limit(&self) -> u64 {
         self.geo.capacity / 8 + 2
     }
 
@@ -350,6 +354,30 @@ impl<'a> Reader<'a> {
         self.tolerance = t.min(cap / 4) & !7;
     }
 
+    /// The fall-behind tolerance in force: none while the producer holds
+    /// records for this reader (a joining or gating consumer), since they
+    /// cannot be overwritten and skipping them would lose what the producer
+    /// waited to deliver.
+    #[inline]
+    fn tolerance(&self) -> u64 {
+        if self.tolerance == 0 || !self.holds_gate() {
+            self.tolerance
+        } else {
+            0
+        }
+    }
+
+    /// Whether this reader's slot is joining or gating (the producer waits for it).
+    fn holds_gate(&self) -> bool {
+        self.slot.is_some_and(|l| {
+            let word = self.ring.slots[l.index].state.load(Ordering::Relaxed);
+            let state = word & 0xff;
+            word >> 8 == l.gen
+                && (state == crate::layout::slot_state::GATING
+                    || state == crate::layout::slot_state::JOINING)
+        })
+    }
+
     /// The reader's position in the ring (bytes since the stream began).
     pub fn position(&self) -> u64 {
         self.cursor
@@ -389,19 +417,19 @@ impl<'a> Reader<'a> {
         };
         let len = rec.len as usize;
         let Some(dst) = buf.get_mut(..len) else {
-            if self.ring.overwritten(pos, self.tolerance) {
+            if self.ring.overwritten(pos, self.tolerance()) {
                 return self.lapped(origin).map(Self::done);
             }
             return Err(ReadError::BufferTooSmall { needed: len });
         };
         copy::copy_out(self.ring.data, self.ring.payload_word(pos), dst);
-        if self.ring.overwritten(pos, self.tolerance) {
+        if self.ring.overwritten(pos, self.tolerance()) {
             return self.lapped(origin).map(Self::done);
         }
         if self.ring.geo.checksum && Ring::checksum_of(&rec, dst) != rec.sum {
             return Err(ReadError::Checksum { seq: rec.seq });
         }
-        self.advance(pos, &rec);
+        self.advance(pos, &rec, pos + rec.size);
         Ok(Read::Message(Message {
             len,
             seq: rec.seq,
@@ -416,7 +444,7 @@ impl<'a> Reader<'a> {
     /// For a gating reader, the producer waits for the handle last yielded;
     /// earlier handles are released as the iteration moves on.
     pub fn pending(&mut self) -> Pending<'_, 'a> {
-        let end = self.ring.hdr.tail.load(Ordering::Acquire);
+        let end = load_acquire(&self.ring.hdr.tail);
         Pending {
             reader: self,
             end,
@@ -431,7 +459,9 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn advance(&mut self, pos: u64, rec: &Record) {
+    /// Move past the record at `pos`; a slot publishes `publish` as its
+    /// position (the new cursor, or `pos` to keep the record protected).
+    fn advance(&mut self, pos: u64, rec: &Record, publish: u64) {
         self.cursor = pos + rec.size;
         self.seq = rec.seq.wrapping_add(1);
         self.stats.messages = self.stats.messages.saturating_add(1);
@@ -440,8 +470,9 @@ impl<'a> Reader<'a> {
             s.read_messages
                 .store(self.stats.messages, Ordering::Relaxed);
             // Release: our reads of the record happen before the producer,
-            // having read this position, overwrites it.
-            s.position.store(self.cursor, Ordering::Release);
+            // having read this position, overwrites it. Positions published
+            // never go back (the producer caches the smallest).
+            s.position.store(publish, Ordering::Release);
         }
     }
 
@@ -505,7 +536,7 @@ impl<'a> Reader<'a> {
                 }));
             }
             let ring = self.ring;
-            let tail = ring.hdr.tail.load(Ordering::Acquire);
+            let tail = load_acquire(&ring.hdr.tail);
             let pos = self.cursor;
             if pos >= tail {
                 if pos > tail {
@@ -516,7 +547,7 @@ impl<'a> Reader<'a> {
             }
             match ring.peek(pos) {
                 Peek::Padding { next } => {
-                    if ring.overwritten(pos, self.tolerance) {
+                    if ring.overwritten(pos, self.tolerance()) {
                         return self.lapped(origin);
                     }
                     self.cursor = next;
@@ -525,7 +556,7 @@ impl<'a> Reader<'a> {
                     let fits = pos.saturating_add(rec.size) <= tail;
                     let in_order = rec.kind == kind::RESTART || rec.seq == self.seq;
                     if !(fits && in_order) {
-                        if ring.overwritten(pos, self.tolerance) {
+                        if ring.overwritten(pos, self.tolerance()) {
                             return self.lapped(origin);
                         }
                         return Err(ReadError::Corrupt { position: pos });
@@ -534,7 +565,7 @@ impl<'a> Reader<'a> {
                         return Ok(Next::Record(pos, rec));
                     }
                     let epoch = copy::load(ring.data, ring.payload_word(pos));
-                    if ring.overwritten(pos, self.tolerance) {
+                    if ring.overwritten(pos, self.tolerance()) {
                         return self.lapped(origin);
                     }
                     self.cursor = pos + rec.size;
@@ -549,7 +580,7 @@ impl<'a> Reader<'a> {
                     }
                 }
                 Peek::Bad => {
-                    if ring.overwritten(pos, self.tolerance) {
+                    if ring.overwritten(pos, self.tolerance()) {
                         return self.lapped(origin);
                     }
                     return Err(ReadError::Corrupt { position: pos });
@@ -565,8 +596,10 @@ impl<'a> Reader<'a> {
         let ring = self.ring;
         let h = ring.hdr;
         for _ in 0..ATTEMPTS {
-            let tail = h.tail.load(Ordering::Acquire);
-            let restart_epoch = h.restart_epoch.load(Ordering::Relaxed);
+            let tail = load_acquire(&h.tail);
+            // The epoch first (Acquire, pairing with the writer's Release):
+            // the position read after it is at least that restart's.
+            let restart_epoch = load_acquire(&h.restart_epoch);
             let restart_pos = h.restart_pos.load(Ordering::Relaxed);
             let hint = match self.policy {
                 LapPolicy::Oldest => h.head.load(Ordering::Relaxed),
@@ -574,7 +607,7 @@ impl<'a> Reader<'a> {
             };
             // Under a fall-behind tolerance the head may not have passed us yet.
             let from = hint.max(self.cursor);
-            let spot = match ring.settle(from, tail, self.tolerance, None) {
+            let spot = match ring.settle(from, tail, self.tolerance(), None) {
                 Ok(spot) => spot,
                 Err(Unsettled::Retry) => continue,
                 Err(Unsettled::Corrupt(position)) => {
@@ -694,7 +727,20 @@ impl<'a> Iterator for Pending<'_, 'a> {
         if self.failed || self.reader.cursor >= self.end {
             return None;
         }
-        let next = match self.reader.next() {
+        let origin = self.reader.cursor;
+        let mut next = self
+            .reader
+            .check_evicted()
+            .and_then(|()| self.reader.next());
+        if let Ok(Next::Record(pos, _)) = next {
+            // The header words just read may be from a later lap: check the
+            // intent before they move the cursor (the payload is checked
+            // again when read).
+            if self.reader.ring.overwritten(pos, self.reader.tolerance()) {
+                next = self.reader.lapped(origin);
+            }
+        }
+        let next = match next {
             Ok(next) => next,
             Err(e) => {
                 self.failed = true;
@@ -703,14 +749,10 @@ impl<'a> Iterator for Pending<'_, 'a> {
         };
         Some(Ok(match next {
             Next::Record(pos, rec) => {
-                self.reader.advance(pos, &rec);
-                if let Some(lease) = self.reader.slot {
-                    // A gating reader keeps the record just yielded protected
-                    // until the next step: the producer may overwrite only
-                    // records before it.
-                    let s = &self.reader.ring.slots[lease.index];
-                    s.position.store(pos, Ordering::Release);
-                }
+                // A gating reader keeps the record just yielded protected
+                // until the next step: the producer may overwrite only
+                // records before it.
+                self.reader.advance(pos, &rec, pos);
                 Event::Message(MessageRef {
                     ring: self.reader.ring,
                     pos,

@@ -7,7 +7,7 @@ use crate::error::AttachError;
 use crate::error::{CreateError, ProducerError};
 use crate::header::{Header, Slot};
 use crate::layout::{self, flags, kind};
-use crate::sync::{fence, AtomicU64, Ordering};
+use crate::sync::{fence, load_acquire, AtomicU64, Ordering};
 use crate::writer::{Continuation, Writer};
 
 /// How a ring is made: capacity, message limit, consumer slots, checksums.
@@ -325,7 +325,7 @@ impl<'a> Ring<'a> {
 #[cfg(not(all(loom, test)))]
 fn validate(hdr: &Header, size: u64) -> Result<Geometry, AttachError> {
     let corrupt = |field, value| Err(AttachError::Corrupt { field, value });
-    if hdr.magic.load(Ordering::Acquire) != layout::MAGIC {
+    if load_acquire(&hdr.magic) != layout::MAGIC {
         return Err(AttachError::NotInitialised);
     }
     let version = hdr.version.load(Ordering::Relaxed);
@@ -370,7 +370,7 @@ fn validate(hdr: &Header, size: u64) -> Result<Geometry, AttachError> {
             actual: size,
         });
     }
-    let tail = hdr.tail.load(Ordering::Acquire);
+    let tail = load_acquire(&hdr.tail);
     let intent = hdr.tail_intent.load(Ordering::Relaxed);
     if !tail.is_multiple_of(8) {
         return corrupt("tail", tail);
@@ -528,7 +528,7 @@ impl<'a> Ring<'a> {
             epoch: h.epoch.load(r),
             producer: h.producer.load(r),
             restart_epoch: h.restart_epoch.load(r),
-            tail: h.tail.load(Ordering::Acquire),
+            tail: load_acquire(&h.tail),
             tail_intent: h.tail_intent.load(r),
             head: h.head.load(r),
             latest: h.latest.load(r),
@@ -579,6 +579,33 @@ impl<'a> Ring<'a> {
             size,
             sum,
         })
+    }
+
+    /// The newest record between `from` (a record boundary) and `tail`,
+    /// walking the record headers; `None` if the walk does not land exactly
+    /// on `tail` or meets a malformed record. Bounded by a lap's worth of
+    /// records. Only the producer calls this, on records no one overwrites.
+    pub(crate) fn newest_before(&self, from: u64, tail: u64) -> Option<(u64, Record)> {
+        let mut at = from;
+        let mut newest = None;
+        for _ in 0..self.walk_limit() {
+            if at >= tail {
+                break;
+            }
+            match self.peek(at) {
+                Peek::Padding { next } => at = next,
+                Peek::Record(r) => {
+                    newest = Some((at, r));
+                    at = at.saturating_add(r.size);
+                }
+                Peek::Bad => return None,
+            }
+        }
+        if at == tail {
+            newest
+        } else {
+            None
+        }
     }
 
     /// Whether the bytes of a record starting at `pos` may have been overwritten,

@@ -131,18 +131,27 @@ impl<'a> Writer<'a> {
         let mut sound = tail.is_multiple_of(8)
             && tail <= intent
             && intent < layout::POSITION_LIMIT
-            && head <= tail
-            && (tail == 0 || latest < tail);
+            && head <= tail;
         if sound && tail > 0 {
-            match ring.peek(latest) {
-                Peek::Record(r) if latest.saturating_add(r.size) <= tail => {
+            // `latest` names the newest record, unless the last producer died
+            // between its stores of `latest` and `tail` (`latest` then lies
+            // past the tail): find it by walking from the head instead.
+            let newest = match ring.peek(latest) {
+                Peek::Record(r) if latest < tail && latest.saturating_add(r.size) <= tail => {
+                    Some((latest, r))
+                }
+                _ => ring.newest_before(head, tail),
+            };
+            match newest {
+                Some((at, r)) => {
+                    w.latest = at;
                     w.seq = if r.kind == kind::MESSAGE {
                         r.seq.wrapping_add(1)
                     } else {
                         r.seq
                     };
                 }
-                _ => sound = false,
+                None => sound = false,
             }
         }
         if !sound {
@@ -163,6 +172,13 @@ impl<'a> Writer<'a> {
             h.tail_intent.store(fresh, Ordering::Relaxed);
             h.tail.store(fresh, Ordering::Release);
         }
+        // The records in [tail, intent) that a dead producer may have left
+        // half-written get overwritten now: republish the intent and fence,
+        // so that a reader that copies our bytes there synchronises with us
+        // (as after any raise of the intent) and sees the overwrite.
+        h.latest.store(w.latest, Ordering::Relaxed);
+        h.tail_intent.store(w.intent, Ordering::Relaxed);
+        fence(Ordering::Release);
         h.epoch.store(epoch, Ordering::Release);
         if how == Continuation::Restart || !sound {
             w.write_restart();
@@ -186,10 +202,11 @@ impl<'a> Writer<'a> {
         let data = self.ring.data;
         copy::store(data, word + self.ring.geo.header as usize / 8, self.epoch);
         self.finish_record(rec, end, kind::RESTART, 8, 0);
+        // Release: a reader that sees this epoch sees the marker's position.
         self.ring
             .hdr
             .restart_epoch
-            .store(self.epoch, Ordering::Relaxed);
+            .store(self.epoch, Ordering::Release);
         self.flush();
     }
 
@@ -495,6 +512,11 @@ impl<'a> Writer<'a> {
         }
         let intent = end.saturating_add(self.stride).min(limit);
         let doomed = intent.saturating_sub(geo.capacity);
+        if doomed > self.published {
+            // A batch larger than the ring: publish it before the head (the
+            // oldest record a reader may join at) passes the published tail.
+            self.flush();
+        }
         if self.head < doomed {
             // Honest runs walk less than a ring: the head is at least the old
             // intent less a capacity. Anything farther (damage, another

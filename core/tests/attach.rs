@@ -394,3 +394,66 @@ fn shape_survives_a_scribbled_header() {
         Err(AttachError::Misaligned { .. })
     ));
 }
+
+/// A producer killed between its stores of `latest` and `tail` (in `flush`)
+/// leaves `latest` naming a record past the tail. The next producer finds
+/// the newest published record by walking from the head and continues the
+/// sequence: no restart, no repeated numbers, nothing unpublished delivered.
+#[test]
+fn takeover_after_a_death_inside_flush_continues_the_stream() {
+    let region = boxed::<SIZE>();
+    let cfg = RingConfig::new(CAP).slots(2);
+    let ring = Ring::create(&*region, &cfg).unwrap();
+    let mut r = ring.reader(Start::Oldest).unwrap();
+    {
+        let mut w = ring.writer().unwrap();
+        for i in 0..30u64 {
+            w.write(&i.to_le_bytes()).unwrap();
+        }
+        // Staged, never published: the producer dies with them.
+        let tail = ring.status().tail;
+        w.stage(0, b"lost one").unwrap();
+        w.stage(0, b"lost two").unwrap();
+        std::mem::forget(w);
+        // ... after it had stored `latest` for them, before `tail`.
+        poke(&region, field::LATEST, tail + 24);
+    }
+    let mut w = ring.take_over(Continuation::Continue);
+    assert_eq!(w.next_seq(), 30, "the sequence continues after the last published message");
+    w.write(b"next").unwrap();
+    let mut buf = [0u8; 64];
+    let mut seqs = Vec::new();
+    loop {
+        match r.try_read(&mut buf).unwrap() {
+            Read::Message(m) => seqs.push(m.seq),
+            Read::Empty => break,
+            Read::Lapped { .. } => {}
+            other => panic!("a clean continuation, not {other:?}"),
+        }
+    }
+    assert_eq!(seqs.last(), Some(&30));
+    assert!(seqs.windows(2).all(|p| p[1] == p[0] + 1), "{seqs:?}");
+    assert!(ring.status().latest < ring.status().tail);
+}
+
+/// A batch staged past a whole ring is published before the head (where
+/// readers join) passes the published tail, so joining never finds the
+/// head beyond the tail.
+#[test]
+fn a_batch_larger_than_the_ring_keeps_the_head_behind_the_tail() {
+    let region = boxed::<SIZE>();
+    let cfg = RingConfig::new(CAP).slots(2);
+    let ring = Ring::create(&*region, &cfg).unwrap();
+    let mut w = ring.writer().unwrap();
+    for i in 0..500u64 {
+        w.stage(0, &i.to_le_bytes()).unwrap();
+        let s = ring.status();
+        assert!(s.head <= s.tail, "head {} past tail {}", s.head, s.tail);
+        assert!(ring.reader(Start::Oldest).is_ok());
+    }
+    w.flush();
+    let mut r = ring.reader(Start::Oldest).unwrap();
+    let mut buf = [0u8; 8];
+    let first = r.try_read(&mut buf).unwrap().message().unwrap();
+    assert_eq!(u64::from_le_bytes(buf), first.seq);
+}

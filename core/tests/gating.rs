@@ -250,3 +250,45 @@ fn slow_gating_and_fast_lossy_consumers_together() {
     assert!(info.producer_waits > 0, "the producer blocked and resumed");
     assert_eq!(info.read_messages, MESSAGES);
 }
+
+/// A fall-behind tolerance never makes a gating consumer skip what the
+/// producer holds for it: with the ring full up to that consumer, it reads
+/// every message without a lap.
+#[test]
+fn a_tolerance_does_not_make_a_gating_consumer_lose_messages() {
+    let region = boxed::<{ ring_size(CAP, 1) }>();
+    let ring = Ring::create(&*region, &RingConfig::new(CAP).slots(1)).unwrap();
+    let mut w = ring.writer().unwrap();
+    let mut g = ring.gating_reader().unwrap();
+    g.set_fall_behind_tolerance(1, 4);
+    let mut written = 0u64;
+    while let Ok(c) = w.try_claim(40) {
+        c.commit_with(&[written as u8; 40]);
+        written += 1;
+    }
+    assert!(g.is_gating());
+    let mut buf = [0u8; 64];
+    let mut read = 0u64;
+    let mut pending = 0u64;
+    for ev in g.pending() {
+        match ev.unwrap() {
+            shmcast::Event::Message(m) => {
+                assert_eq!(m.meta().seq, pending);
+                m.read(&mut buf).unwrap();
+                pending += 1;
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    loop {
+        match g.try_read(&mut buf).unwrap() {
+            Read::Message(m) => {
+                assert_eq!(m.seq, pending + read);
+                read += 1;
+            }
+            Read::Empty => break,
+            other => panic!("a gating consumer lost nothing, not {other:?}"),
+        }
+    }
+    assert_eq!(pending + read, written);
+}
