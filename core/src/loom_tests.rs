@@ -223,7 +223,7 @@ fn loom_no_lost_wake_up() {
                     Read::Empty => {}
                     other => panic!("{other:?}"),
                 }
-                let w = ring.prepare_sleep(Side::Data);
+                let w = ring.prepare_sleep(Side::Data).unwrap();
                 if !ring.has_data_after(r.position()) {
                     let word = ring.futex_word(Side::Data);
                     while word.fetch_add(0, crate::sync::Ordering::SeqCst) == w {

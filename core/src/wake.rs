@@ -53,21 +53,25 @@ impl<'a> Ring<'a> {
     /// Announce a sleeper: set the flag and return the value to sleep on.
     /// Re-check the condition after this; sleep (futex wait on
     /// [`Ring::futex_word`] while it equals the value) only if it still holds.
-    pub fn prepare_sleep(&self, side: Side) -> u32 {
+    ///
+    /// `None` when the flag could not be set in a bounded number of tries
+    /// (the word keeps moving: the other side is busy); then do not sleep,
+    /// since nobody would know to wake you: yield and look again.
+    pub fn prepare_sleep(&self, side: Side) -> Option<u32> {
         let word = self.word(side);
         let mut v = word.load(Ordering::Acquire);
         // Bounded: each failure means the producer (or another sleeper) moved
-        // the word; after a few, sleeping on the latest value is still safe.
+        // the word. A strong compare-exchange, so that no failure is spurious.
         for _ in 0..16 {
             if v & 1 != 0 {
-                return v;
+                return Some(v);
             }
-            match word.compare_exchange_weak(v, v | 1, Ordering::AcqRel, Ordering::Acquire) {
-                Ok(_) => return v | 1,
+            match word.compare_exchange(v, v | 1, Ordering::AcqRel, Ordering::Acquire) {
+                Ok(_) => return Some(v | 1),
                 Err(now) => v = now,
             }
         }
-        v
+        None
     }
 
     /// The futex word of a side (to sleep on, or to wake).
@@ -92,6 +96,6 @@ impl<'a> Ring<'a> {
 
     /// Whether anything is published past `position` (the tail, Acquire).
     pub fn has_data_after(&self, position: u64) -> bool {
-        self.hdr.tail.load(Ordering::Acquire) > position
+        crate::sync::load_acquire(&self.hdr.tail) > position
     }
 }

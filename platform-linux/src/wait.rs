@@ -104,7 +104,7 @@ pub(crate) fn phased(
         n += 1;
         if n <= u64::from(phases.spins) {
             std::hint::spin_loop();
-        } else if n <= u64::from(phases.spins + phases.yields) {
+        } else if n <= u64::from(phases.spins) + u64::from(phases.yields) {
             std::thread::yield_now();
         } else {
             sleep(phases.nap.min(timeout - elapsed));
@@ -113,33 +113,41 @@ pub(crate) fn phased(
 }
 
 fn sleep_for_data(ring: &Ring<'_>, position: u64, nap: Duration) {
-    let w = ring.prepare_sleep(Side::Data);
-    if !ring.has_data_after(position) {
-        futex_sleep(ring.futex_word(Side::Data), w, nap);
+    match ring.prepare_sleep(Side::Data) {
+        Some(w) if !ring.has_data_after(position) => {
+            futex_sleep(ring.futex_word(Side::Data), w, nap);
+        }
+        Some(_) => {}
+        // The word keeps moving: data is flowing, so look again soon.
+        None => std::thread::yield_now(),
     }
 }
 
 /// A producer's wait for gating consumers: spin, yield, then sleep on the
 /// space futex; free the slot of a consumer whose process died (its slot
 /// lock is gone); demote a live one that blocks longer than `timeout`.
+///
+/// Making one costs nothing (no allocation, no clock read): a producer makes
+/// one for every claim, and only a claim that has to wait reads the clock.
 #[derive(Debug)]
 pub struct LinuxWait<'r> {
     ring: Ring<'r>,
-    location: Location,
+    location: &'r Location,
     phases: Phases,
     timeout: Duration,
-    since: Instant,
+    /// When the current wait began (set on its first round).
+    since: Option<Instant>,
 }
 
 impl<'r> LinuxWait<'r> {
     /// A wait for `ring` at `location` that gives a blocking consumer `timeout`.
-    pub fn new(ring: Ring<'r>, location: &Location, phases: Phases, timeout: Duration) -> Self {
+    pub fn new(ring: Ring<'r>, location: &'r Location, phases: Phases, timeout: Duration) -> Self {
         LinuxWait {
             ring,
-            location: location.clone(),
+            location,
             phases,
             timeout,
-            since: Instant::now(),
+            since: None,
         }
     }
 }
@@ -147,20 +155,20 @@ impl<'r> LinuxWait<'r> {
 impl Wait for LinuxWait<'_> {
     fn wait(&mut self, blocked: &Blocked) -> WaitAction {
         if blocked.waits == 1 {
-            self.since = Instant::now();
+            self.since = Some(Instant::now());
         }
         let n = blocked.waits;
-        if n <= self.phases.spins as u64 {
+        if n <= u64::from(self.phases.spins) {
             std::hint::spin_loop();
             return WaitAction::Retry;
         }
-        if n <= (self.phases.spins + self.phases.yields) as u64 {
+        if n <= u64::from(self.phases.spins) + u64::from(self.phases.yields) {
             std::thread::yield_now();
             return WaitAction::Retry;
         }
         // Slow path: is the consumer still alive? (A just-joined consumer
         // takes its lock right after its slot, so give it a moment.)
-        let waited = self.since.elapsed();
+        let waited = self.since.get_or_insert_with(Instant::now).elapsed();
         if waited > Duration::from_millis(5) {
             let lock = self.location.lock_path(&blocked.slot.to_string());
             if matches!(is_held(&lock), Ok(false)) {
@@ -171,7 +179,11 @@ impl Wait for LinuxWait<'_> {
         if waited >= self.timeout {
             return WaitAction::Demote;
         }
-        let w = self.ring.prepare_sleep(Side::Space);
+        let Some(w) = self.ring.prepare_sleep(Side::Space) else {
+            // The word keeps moving: consumers are reading, so look again soon.
+            std::thread::yield_now();
+            return WaitAction::Retry;
+        };
         let moved = self
             .ring
             .consumer(blocked.slot)
