@@ -10,6 +10,9 @@ use std::path::{Path, PathBuf};
 
 use rustix::fs::{flock, FlockOperation};
 
+/// Attempts at an exclusive lock before a holder is taken to be alive.
+const PROBE_RETRIES: u32 = 5;
+
 /// A held role lock; dropping it (or dying) releases it.
 #[derive(Debug)]
 pub struct RoleLock {
@@ -29,14 +32,24 @@ impl RoleLock {
             .mode(0o600)
             .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
             .open(path)?;
-        match flock(&file, FlockOperation::NonBlockingLockExclusive) {
-            Ok(()) => Ok(Some(RoleLock {
-                _file: file,
-                path: path.to_owned(),
-            })),
-            Err(rustix::io::Errno::WOULDBLOCK) => Ok(None),
-            Err(e) => Err(e.into()),
+        // A liveness probe (`is_held`) holds a shared lock for an instant;
+        // a few short retries keep it from passing for a live holder.
+        for attempt in 0..PROBE_RETRIES {
+            match flock(&file, FlockOperation::NonBlockingLockExclusive) {
+                Ok(()) => {
+                    return Ok(Some(RoleLock {
+                        _file: file,
+                        path: path.to_owned(),
+                    }))
+                }
+                Err(rustix::io::Errno::WOULDBLOCK) if attempt + 1 < PROBE_RETRIES => {
+                    std::thread::sleep(std::time::Duration::from_micros(200));
+                }
+                Err(rustix::io::Errno::WOULDBLOCK) => return Ok(None),
+                Err(e) => return Err(e.into()),
+            }
         }
+        Ok(None)
     }
 
     /// The lock file.

@@ -457,7 +457,15 @@ pub fn remove(location: &Location) -> Result<(), Error> {
         for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
             let n = entry.file_name();
             let n = n.to_string_lossy();
-            if n.starts_with(&prefix) && n.ends_with(".lock") {
+            // Only this ring's roles: "producer" or a slot number. The
+            // locks of a ring named "<base>.<more>" are left alone.
+            let role = n
+                .strip_prefix(&prefix)
+                .and_then(|rest| rest.strip_suffix(".lock"));
+            let ours = role.is_some_and(|r| {
+                r == "producer" || (!r.is_empty() && r.bytes().all(|b| b.is_ascii_digit()))
+            });
+            if ours {
                 let _ = std::fs::remove_file(entry.path());
             }
         }

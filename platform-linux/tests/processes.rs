@@ -496,3 +496,23 @@ fn a_read_only_consumer_reads_a_ring_it_cannot_write() {
     assert_eq!(&buf[..m.len], b"second");
     assert_eq!(ro.view().status().tail, ring.ring().status().tail);
 }
+
+/// Removing a ring removes its own lock files only: a ring whose name
+/// extends it ("NAME.eu") keeps its live producer's lock, so no second
+/// producer can take that ring over.
+#[test]
+fn removing_a_ring_leaves_the_locks_of_a_ring_named_like_it() {
+    let a = Name::new("locks");
+    let b = Name(Location::shm(&format!("shmcast-test-locks-{}.eu", std::process::id())).unwrap());
+    let _ = remove(&b.0);
+    let cfg = RingConfig::new(1 << 12).slots(1);
+    let ra = ShmRing::create(&a.0, &cfg, &Options::default()).unwrap();
+    let rb = ShmRing::create(&b.0, &cfg, &Options::default()).unwrap();
+    let _pa = ra.producer().unwrap();
+    let _pb = rb.producer().unwrap();
+    let _gb = rb.gating_consumer().unwrap();
+    remove(&a.0).unwrap();
+    assert!(rb.producer_alive().unwrap());
+    assert!(rb.consumer_alive(0).unwrap());
+    assert!(matches!(rb.producer(), Err(Error::ProducerActive { .. })));
+}
