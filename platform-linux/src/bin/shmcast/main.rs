@@ -49,12 +49,24 @@ impl fmt::Display for Failure {
     }
 }
 
+/// Library errors already name the ring and the remedy; a few get the
+/// command-line form of the remedy on top.
 impl From<shmcast_linux::Error> for Failure {
     fn from(e: shmcast_linux::Error) -> Self {
-        match e {
-            shmcast_linux::Error::BadName { .. } => Failure::Usage(e.to_string()),
-            e => Failure::Runtime(e.to_string()),
-        }
+        use shmcast_linux::Error;
+        let hint = match &e {
+            Error::BadName { .. } => return Failure::Usage(e.to_string()),
+            Error::ProducerActive { .. } => " (`shmcast stat` shows it; stop it first)",
+            Error::Join {
+                source: shmcast::JoinError::NoFreeSlot,
+                ..
+            } => " (`shmcast create --consumers N` makes slots; a tail without --gating needs none)",
+            Error::Io { source, .. } if source.kind() == std::io::ErrorKind::PermissionDenied => {
+                " (the ring's mode is set when it is created, `shmcast create --mode`: ask its owner)"
+            }
+            _ => "",
+        };
+        Failure::Runtime(format!("{e}{hint}"))
     }
 }
 
