@@ -165,14 +165,17 @@ impl<'a> Ring<'a> {
     }
 
     /// Free an evicted or abandoned slot whose owner is known to be dead (the
-    /// adapters decide that with a liveness check on its lease). Returns
-    /// whether the slot was freed.
-    pub fn reclaim_slot(&self, slot: usize) -> bool {
+    /// adapters decide that with a liveness check on its lease), if it still
+    /// holds `generation` (from [`Blocked`](crate::Blocked) or
+    /// [`ConsumerInfo`]): a slot taken again since by a live consumer is left
+    /// alone. Returns whether the slot was freed.
+    pub fn reclaim_slot(&self, slot: usize, generation: u64) -> bool {
         let Some(s) = self.slots.get(slot) else {
             return false;
         };
         let word = s.state.load(Ordering::Acquire);
         word & 0xff != FREE
+            && word >> 8 == generation
             && s.state
                 .compare_exchange(word, word & !0xff, Ordering::AcqRel, Ordering::Relaxed)
                 .is_ok()

@@ -9,7 +9,11 @@
 pub struct Blocked {
     /// Its slot.
     pub slot: usize,
-    /// The lease value it published (for a liveness check).
+    /// The slot's generation when it was found blocking (see
+    /// [`Ring::reclaim_slot`](crate::Ring::reclaim_slot)).
+    pub generation: u64,
+    /// The lease value it published (for a liveness check); 0 until the
+    /// consumer publishes one.
     pub lease: u64,
     /// Its read position.
     pub position: u64,

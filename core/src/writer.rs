@@ -344,6 +344,7 @@ impl<'a> Writer<'a> {
         }
         Blocked {
             slot,
+            generation: s.state.load(Ordering::Relaxed) >> 8,
             lease: s.lease.load(Ordering::Acquire),
             position,
             lag: self.pos.saturating_sub(position),

@@ -419,7 +419,11 @@ fn takeover_after_a_death_inside_flush_continues_the_stream() {
         poke(&region, field::LATEST, tail + 24);
     }
     let mut w = ring.take_over(Continuation::Continue);
-    assert_eq!(w.next_seq(), 30, "the sequence continues after the last published message");
+    assert_eq!(
+        w.next_seq(),
+        30,
+        "the sequence continues after the last published message"
+    );
     w.write(b"next").unwrap();
     let mut buf = [0u8; 64];
     let mut seqs = Vec::new();

@@ -292,3 +292,24 @@ fn a_tolerance_does_not_make_a_gating_consumer_lose_messages() {
     }
     assert_eq!(pending + read, written);
 }
+
+/// Reclaiming a slot by the generation seen when its consumer blocked the
+/// producer leaves the slot alone once a new consumer has taken it.
+#[test]
+fn reclaim_frees_only_the_generation_it_names() {
+    let region = boxed::<{ ring_size(CAP, 1) }>();
+    let ring = Ring::create(&*region, &RingConfig::new(CAP).slots(1)).unwrap();
+    let first = ring.gating_reader().unwrap();
+    let old = ring.consumer(0).unwrap().generation;
+    drop(first);
+    let _second = ring.gating_reader().unwrap();
+    let new = ring.consumer(0).unwrap().generation;
+    assert_ne!(old, new);
+    assert!(
+        !ring.reclaim_slot(0, old),
+        "a stale generation frees nothing"
+    );
+    assert_eq!(ring.consumer(0).unwrap().state, SlotState::Joining);
+    assert!(ring.reclaim_slot(0, new));
+    assert_eq!(ring.consumer(0).unwrap().state, SlotState::Free);
+}

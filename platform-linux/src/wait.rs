@@ -166,13 +166,16 @@ impl Wait for LinuxWait<'_> {
             std::thread::yield_now();
             return WaitAction::Retry;
         }
-        // Slow path: is the consumer still alive? (A just-joined consumer
-        // takes its lock right after its slot, so give it a moment.)
+        // Slow path: is the consumer still alive? A consumer publishes its
+        // lease only once it holds its slot lock, so a lock that is free
+        // behind a published lease means its process died (one that dies
+        // before publishing is demoted after the timeout instead). The
+        // generation makes sure a slot taken again since is left alone.
         let waited = self.since.get_or_insert_with(Instant::now).elapsed();
-        if waited > Duration::from_millis(5) {
+        if blocked.lease != 0 {
             let lock = self.location.lock_path(&blocked.slot.to_string());
             if matches!(is_held(&lock), Ok(false)) {
-                self.ring.reclaim_slot(blocked.slot);
+                self.ring.reclaim_slot(blocked.slot, blocked.generation);
                 return WaitAction::Retry;
             }
         }
