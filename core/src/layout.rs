@@ -24,7 +24,7 @@
 //! | 4             | 4    | user tag                                               |
 //! | 8             | 8    | message sequence number                                |
 //! | 16            | 8    | xxh3-64 checksum (only when the ring has checksums on) |
-//! | 16 or 24      | len  | payload, then zeros up to the next 8-byte boundary     |
+//! | 16 or 24      | len  | payload, then unspecified bytes to the 8-byte boundary |
 
 use static_assertions::const_assert_eq;
 
@@ -145,7 +145,8 @@ pub const RECORD_ALIGN: usize = 8;
 pub mod kind {
     /// A message.
     pub const MESSAGE: u32 = 1;
-    /// Filler up to the end of the ring; its length is the bytes it covers.
+    /// Filler up to the end of the ring; its length field counts the 8-byte
+    /// words it covers, header included.
     pub const PADDING: u32 = 2;
     /// A producer restarted the stream; payload is the new epoch (8 bytes).
     pub const RESTART: u32 = 3;

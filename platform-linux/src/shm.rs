@@ -249,6 +249,9 @@ impl ShmRing {
             Err(_) => ring.take_over(how),
         };
         writer.set_wake(Some(futex_wake));
+        // A restart marker may have been published before the wake was set:
+        // wake whoever sleeps on the data word now, not after their nap.
+        ring.wake_side(shmcast::wake::Side::Data, futex_wake);
         Ok(Producer {
             writer,
             location: self.location.clone(),
