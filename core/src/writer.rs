@@ -259,7 +259,8 @@ impl<'a> Writer<'a> {
     /// Claim without waiting.
     ///
     /// # Errors
-    /// [`WriteError::Full`] when a gating consumer has not read far enough;
+    /// [`WriteError::Full`] when a gating consumer has not read far enough
+    /// (what was staged is published first, so that it can);
     /// [`WriteError::TooLong`] as for [`Writer::claim`].
     #[inline]
     pub fn try_claim(&mut self, len: usize) -> Result<Claim<'_, 'a>, WriteError> {
@@ -508,6 +509,9 @@ impl<'a> Writer<'a> {
             self.scan_gates();
             limit = self.gate_min.saturating_add(geo.capacity);
             if end > limit {
+                // Full: publish what is staged, or a gating consumer waiting
+                // for it could never make the room this claim waits for.
+                self.flush();
                 return Err(self.gate_slot);
             }
         }

@@ -313,3 +313,28 @@ fn reclaim_frees_only_the_generation_it_names() {
     assert!(ring.reclaim_slot(0, new));
     assert_eq!(ring.consumer(0).unwrap().state, SlotState::Free);
 }
+
+/// A producer that fills the ring with staged records publishes them when
+/// it finds the ring full, so the gating consumer can make the room it
+/// waits for (otherwise it would wait for records it cannot see).
+#[test]
+fn a_full_ring_publishes_what_was_staged() {
+    let region = boxed::<{ ring_size(CAP, 1) }>();
+    let ring = Ring::create(&*region, &RingConfig::new(CAP).slots(1)).unwrap();
+    let mut w = ring.writer().unwrap();
+    let mut g = ring.gating_reader().unwrap();
+    let mut staged = 0u64;
+    while let Ok(c) = w.try_claim(40) {
+        c.stage_with(&[staged as u8; 40]);
+        staged += 1;
+    }
+    let mut buf = [0u8; 64];
+    for seq in 0..staged {
+        let m = g.try_read(&mut buf).unwrap().message().unwrap();
+        assert_eq!((m.seq, buf[0]), (seq, seq as u8));
+    }
+    // And the producer, waiting with a patient policy, goes on.
+    w.claim_with(40, &mut Patient(0))
+        .unwrap()
+        .commit_with(&[1; 40]);
+}

@@ -94,7 +94,14 @@ impl Model {
                 }
             }
             if end > min.saturating_add(self.cap) {
+                // Full publishes what is staged.
+                self.flush();
                 return Err(());
+            }
+            // A batch that would let the head pass the published tail is
+            // published first.
+            if end.saturating_sub(self.cap) > self.tail {
+                self.flush();
             }
             self.intent = end;
         }
