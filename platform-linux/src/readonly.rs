@@ -89,6 +89,17 @@ impl ReadOnlyShm {
     }
 }
 
+// SAFETY: delegates to the mapping (see `ReadMap`), which upholds the
+// contract for as long as `self` lives.
+unsafe impl ReadRegion for ReadOnlyShm {
+    fn read_base(&self) -> NonNull<u8> {
+        self.map.read_base()
+    }
+    fn read_size(&self) -> usize {
+        self.map.read_size()
+    }
+}
+
 /// The read-only mapping as a ring region.
 #[derive(Debug)]
 struct ReadMap(MmapRaw);
