@@ -8,7 +8,7 @@ use std::io::{BufRead, Read as _};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use shmcast::{Continuation, WriteError};
+use shmcast::Continuation;
 use shmcast_linux::{Options, Producer, ShmRing};
 
 use crate::args::PubArgs;
@@ -99,21 +99,9 @@ fn stage(
             line.len()
         )));
     }
-    // Stage without waiting; when gating consumers leave no room, publish
-    // what is staged first (they cannot make room for records they cannot
-    // see), then wait for room.
-    let attempt = producer.try_claim(line.len()).map(|mut claim| {
-        claim.set_tag(tag);
-        claim.stage_with(line);
-    });
-    let staged = match attempt {
-        Err(WriteError::Full { .. }) => {
-            producer.flush();
-            producer.stage(tag, line).map(|_| ())
-        }
-        other => other,
-    };
-    staged.map_err(|e| {
+    // A producer that finds the ring full publishes what is staged before
+    // it waits, so gating consumers can make room.
+    producer.stage(tag, line).map(|_| ()).map_err(|e| {
         producer.flush();
         Failure::Runtime(format!("ring {ring}: cannot publish line {line_no}: {e}"))
     })
