@@ -28,7 +28,11 @@ pub fn mounts() -> Result<Vec<Mount>, HugeError> {
     Ok(parse_mounts(&read("/proc/mounts")?, default))
 }
 
-/// The first hugetlbfs mount (in /proc/mounts) whose pages are `size`.
+/// A hugetlbfs mount (from /proc/mounts) whose pages are `size`, as `statfs`
+/// confirms: the last such line wins, since a later mount on the same
+/// directory shadows an earlier one, and a directory that is no longer
+/// hugetlbfs (something mounted over it) is passed over rather than
+/// silently used with ordinary pages.
 ///
 /// # Errors
 /// [`HugeError::Unsupported`] if the kernel has no pool of that size;
@@ -46,7 +50,9 @@ pub fn find_mount(size: PageSize) -> Result<PathBuf, HugeError> {
     }
     mounts()?
         .into_iter()
-        .find(|m| m.page_bytes == size.bytes() as u64)
+        .rev()
+        .filter(|m| m.page_bytes == size.bytes() as u64)
+        .find(|m| mount_page_size(&m.dir).is_ok_and(|b| b == size.bytes()))
         .map(|m| m.dir)
         .ok_or(HugeError::NoMount { size })
 }

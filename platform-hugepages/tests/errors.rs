@@ -55,7 +55,10 @@ fn unknown_and_unsupported_page_sizes_are_typed_errors() {
         assert!(matches!(e, HugeError::BadPageSize { .. }));
         assert!(e.to_string().contains("use 2M or 1G"), "{e}");
     }
-    // A size the kernel has no pool for is refused before any mapping.
+    // A size the kernel has no pool for is refused before any mapping; a
+    // supported one may map a page, so hold the pool lock like every test
+    // that moves the pool's figures.
+    let _pages = pages_lock();
     for size in PageSize::ALL {
         let supported = size.sysfs_dir().is_dir();
         let anon = HugeRegion::anonymous(1, size).err();

@@ -102,6 +102,11 @@ impl Params {
                 self.size
             ));
         }
+        if self.rate.is_some_and(|r| r > 1_000_000_000) {
+            return Err(
+                "more than 1,000,000,000 messages a second cannot be paced (under 1 ns apart): leave --rate out to send flat out".into(),
+            );
+        }
         if self.rate == Some(0) {
             return Err("a rate of 0 messages per second sends nothing".into());
         }
@@ -247,9 +252,13 @@ pub fn wait_for_consumers(
     let start = Instant::now();
     loop {
         let r = ring.ring();
+        // A consumer publishes its lease only once it has picked its
+        // starting point and holds its slot lock: a taken slot without one
+        // may still be about to read the tail, and would miss message 0
+        // without counting it as lost.
         let joined = (0..r.slot_count())
             .filter_map(|i| r.consumer(i))
-            .filter(|c| !matches!(c.state, SlotState::Free))
+            .filter(|c| !matches!(c.state, SlotState::Free) && c.lease != 0)
             .count();
         if joined >= n || stop.load(Ordering::Relaxed) {
             return Ok(());
@@ -299,7 +308,13 @@ pub fn produce(
     let mut producer = ring.producer()?;
     wait_for_consumers(ring, params.consumers, Duration::from_secs(20), stop)?;
     let size = params.size.max(STAMP_LEN);
-    let interval = params.rate.map(|r| 1_000_000_000 / r.max(1));
+    // Message i is due at start + i * 1e9 / rate ns (exact, in u128: no
+    // drift for rates that do not divide a second).
+    let due_at = |i: u64, rate: u64| -> u64 {
+        let ns = u128::from(i) * 1_000_000_000 / u128::from(rate.max(1));
+        u64::try_from(ns).unwrap_or(u64::MAX)
+    };
+    let interval = params.rate;
     let mut report = ProducerReport::default();
     let start = now_ns();
     for i in 0..params.messages {
@@ -308,8 +323,8 @@ pub fn produce(
             break;
         }
         let stamp = match interval {
-            Some(iv) => {
-                let due = start.saturating_add(iv.saturating_mul(i));
+            Some(rate) => {
+                let due = start.saturating_add(due_at(i, rate));
                 pace_until(due);
                 due
             }
@@ -331,7 +346,7 @@ pub fn produce(
         report.sent += 1;
     }
     report.elapsed_ns = now_ns().saturating_sub(start);
-    report.bytes = report.sent * size as u64;
+    report.bytes = report.sent.saturating_mul(size as u64);
     let mut end = producer.claim(STAMP_LEN).map_err(BenchError::Write)?;
     end.set_tag(END_TAG);
     let _ = end.write_at(0, &now_ns().to_le_bytes());

@@ -10,8 +10,9 @@ use std::path::{Path, PathBuf};
 
 use rustix::fs::{flock, FlockOperation};
 
-/// Attempts at an exclusive lock before a holder is taken to be alive.
-const PROBE_RETRIES: u32 = 5;
+/// Attempts at an exclusive lock before a holder is taken to be alive; they
+/// back off from 100 us, doubling to 6.4 ms, about 25 ms in all.
+const PROBE_RETRIES: u32 = 9;
 
 /// A held role lock; dropping it (or dying) releases it.
 #[derive(Debug)]
@@ -32,8 +33,10 @@ impl RoleLock {
             .mode(0o600)
             .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
             .open(path)?;
-        // A liveness probe (`is_held`) holds a shared lock for an instant;
-        // a few short retries keep it from passing for a live holder.
+        // A liveness probe (`is_held`) holds a shared lock for an instant
+        // (longer if the prober is preempted); retries with back-off keep it
+        // from passing for a live holder.
+        let mut pause = std::time::Duration::from_micros(100);
         for attempt in 0..PROBE_RETRIES {
             match flock(&file, FlockOperation::NonBlockingLockExclusive) {
                 Ok(()) => {
@@ -43,7 +46,8 @@ impl RoleLock {
                     }))
                 }
                 Err(rustix::io::Errno::WOULDBLOCK) if attempt + 1 < PROBE_RETRIES => {
-                    std::thread::sleep(std::time::Duration::from_micros(200));
+                    std::thread::sleep(pause);
+                    pause = (pause * 2).min(std::time::Duration::from_micros(6400));
                 }
                 Err(rustix::io::Errno::WOULDBLOCK) => return Ok(None),
                 Err(e) => return Err(e.into()),

@@ -106,7 +106,21 @@ impl ShmRing {
                 .create_new(true)
                 .mode(opts.mode)
                 .open(p)
-                .map_err(|e| Error::io(&name, "open", e))?,
+                .map_err(|e| match e.kind() {
+                    // Creating, "not found" is the directory, not the ring.
+                    std::io::ErrorKind::NotFound => Error::Io {
+                        ring: name.clone(),
+                        op: "open",
+                        source: std::io::Error::new(
+                            e.kind(),
+                            format!(
+                                "directory {} does not exist: create it, or choose another path",
+                                p.parent().unwrap_or(p).display()
+                            ),
+                        ),
+                    },
+                    _ => Error::io(&name, "open", e),
+                })?,
         };
         let made = Self::init(location, file, cfg, opts);
         if made.is_err() {

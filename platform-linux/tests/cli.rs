@@ -209,12 +209,15 @@ fn eventually(what: &str, mut cond: impl FnMut() -> bool) {
 }
 
 /// Files in /dev/shm whose names start with `prefix`.
-fn shm_files(prefix: &str) -> Vec<String> {
+/// The ring `name` in /dev/shm and its lock files (`name.ROLE.lock`); not
+/// the files of a ring whose name merely starts the same.
+fn shm_files(name: &str) -> Vec<String> {
+    let locks = format!("{name}.");
     std::fs::read_dir("/dev/shm")
         .unwrap()
         .filter_map(|e| e.ok())
         .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.starts_with(prefix))
+        .filter(|n| n == name || (n.starts_with(&locks) && n.ends_with(".lock")))
         .collect()
 }
 
@@ -925,4 +928,31 @@ fn help_lists_every_command() {
     assert!(!out.contains("__role"));
     let bench = ok(&["bench", "--help"], "");
     assert!(bench.contains("coordinated omission"), "{bench}");
+}
+
+#[test]
+fn pub_refuses_endless_input_without_a_newline() {
+    let ring = Ring::new("endless");
+    let n = ring.name.as_str();
+    ok(&["create", n, "--capacity", "64K"], "");
+    // /dev/zero never ends and has no newline: the line is refused once it
+    // is longer than a message, instead of filling memory.
+    let mut child = Command::new(BIN)
+        .args(["pub", n])
+        .stdin(std::fs::File::open("/dev/zero").unwrap())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("pub kept reading endless input");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(code(&o), 1);
+    assert!(stderr(&o).contains("split it"), "{}", stderr(&o));
 }

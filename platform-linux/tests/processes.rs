@@ -235,9 +235,12 @@ fn producer_blocked_by_a_killed_gating_consumer_resumes() {
     p.set_gating_wait(Phases::default(), timeout);
     let killer = std::thread::spawn(move || {
         std::thread::sleep(Duration::from_millis(300));
+        // The lock goes when the child's files close, which may be before
+        // it is reaped: the kill is the moment the producer may resume.
+        let killed = Instant::now();
         child.kill().unwrap();
         child.wait().unwrap();
-        Instant::now()
+        killed
     });
     let start = Instant::now();
     // 40 records of 128 bytes: more than the ring, so the producer must block.

@@ -134,7 +134,7 @@ fn report(params: &Params, p: &ProducerReport, consumers: &[ConsumerReport]) {
     );
     let mut exact = true;
     for (i, c) in consumers.iter().enumerate() {
-        exact &= c.received + c.lost == p.sent;
+        exact &= c.received.saturating_add(c.lost) == p.sent;
         println!(
             "consumer {i} ({}): received {} messages, {} msgs/s; lapped {} times, lost {} messages",
             if c.gating { "gating" } else { "lossy" },

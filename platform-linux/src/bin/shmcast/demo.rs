@@ -125,7 +125,7 @@ pub fn run(a: &DemoArgs) -> Outcome {
                 count(c.lost),
                 count(c.received),
                 count(c.lost),
-                count(c.received + c.lost),
+                count(c.received.saturating_add(c.lost)),
                 count(waits(c))
             );
         }

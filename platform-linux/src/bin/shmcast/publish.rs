@@ -32,11 +32,14 @@ pub fn run(a: &PubArgs) -> Outcome {
     let (tx, rx) = mpsc::sync_channel::<std::io::Result<Vec<u8>>>(BACKLOG);
     // The reader thread ends at end of input, or when we hang up; it is
     // detached because a blocked read of standard input cannot be cancelled.
+    // A line is read up to just past the largest message, so endless input
+    // without a newline is refused instead of filling memory.
+    let limit = max as u64 + 2;
     std::thread::spawn(move || {
         let mut input = std::io::stdin().lock();
         loop {
             let mut line = Vec::new();
-            match input.by_ref().read_until(b'\n', &mut line) {
+            match input.by_ref().take(limit).read_until(b'\n', &mut line) {
                 Ok(0) => return,
                 Ok(_) => {
                     if line.last() == Some(&b'\n') {

@@ -11,12 +11,22 @@ use shmcast_linux::{Options, ShmRing};
 use crate::args::{Role, RoleArgs};
 use crate::{interrupt, Failure, Outcome};
 
+/// The environment variable in which `bench` and `demo` pass their own
+/// process ID to the roles they start.
+pub const PARENT_ENV: &str = "SHMCAST_ROLE_PARENT";
+
 /// Run one role to the end and print its report.
 pub fn run(a: &RoleArgs) -> Outcome {
     // SIGTERM (which sets the interrupt flag) when the parent dies; if it
     // died before we asked, we were re-parented already.
     let _ = set_parent_process_death_signal(Some(Signal::TERM));
-    if getppid().is_none_or(|p| p.as_raw_nonzero().get() == 1) {
+    // The parent names itself: comparing with PID 1 would refuse every role
+    // when shmcast itself runs as PID 1 (a container's entry point), and
+    // would miss a re-parenting to a subreaper.
+    let parent = std::env::var(PARENT_ENV)
+        .ok()
+        .and_then(|p| p.parse::<i32>().ok());
+    if getppid().map(|p| p.as_raw_nonzero().get()) != parent {
         return Err(Failure::Runtime(
             "the run that started this role is gone".into(),
         ));

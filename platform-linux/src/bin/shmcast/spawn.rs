@@ -112,6 +112,7 @@ impl Run {
             ))
         })?;
         let mut child = Command::new(exe)
+            .env(crate::role::PARENT_ENV, std::process::id().to_string())
             .arg("__role")
             .arg(role)
             .args(self.ring_args())
