@@ -130,6 +130,10 @@ pub struct Reader<'a> {
     stats: ReaderStats,
     /// The consumer slot this reader holds, if any.
     slot: Option<SlotLease>,
+    /// `tail` as last loaded (Acquire): records below it are published, so
+    /// the shared publish line is loaded again only when the cursor reaches
+    /// it, not for every message.
+    tail_seen: u64,
 }
 
 impl Clone for Reader<'_> {
@@ -204,6 +208,7 @@ impl<'a> Ring<'a> {
             tolerance: 0,
             stats: ReaderStats::default(),
             slot: None,
+            tail_seen: 0,
         };
         let h = self.hdr;
         for _ in 0..ATTEMPTS {
@@ -536,8 +541,11 @@ impl<'a> Reader<'a> {
                 }));
             }
             let ring = self.ring;
-            let tail = load_acquire(&ring.hdr.tail);
             let pos = self.cursor;
+            if pos >= self.tail_seen {
+                self.tail_seen = load_acquire(&ring.hdr.tail);
+            }
+            let tail = self.tail_seen;
             if pos >= tail {
                 if pos > tail {
                     // Positions never go back; this ring was re-created or damaged.

@@ -291,13 +291,29 @@ impl<'a> Writer<'a> {
     ///
     /// # Errors
     /// [`WriteError::TooLong`]; [`WriteError::Full`] if `wait` gives up.
+    #[inline]
     pub fn claim_with<W: Wait + ?Sized>(
         &mut self,
         len: usize,
         wait: &mut W,
     ) -> Result<Claim<'_, 'a>, WriteError> {
+        if let Err(slot) = self.make_room(len) {
+            self.wait_for_room(len, slot, wait)?;
+        }
+        self.try_claim(len)
+    }
+
+    /// The slow half of [`Writer::claim_with`]: wait until a `len`-byte
+    /// record fits, the gating consumer in `slot` being in the way now.
+    #[cold]
+    fn wait_for_room<W: Wait + ?Sized>(
+        &mut self,
+        len: usize,
+        mut slot: usize,
+        wait: &mut W,
+    ) -> Result<(), WriteError> {
         let mut waits = 0u64;
-        while let Err(slot) = self.make_room(len) {
+        loop {
             waits += 1;
             let blocked = self.blocked(slot, waits);
             match wait.wait(&blocked) {
@@ -305,12 +321,16 @@ impl<'a> Writer<'a> {
                 WaitAction::GiveUp => return Err(WriteError::Full { slot }),
                 action => self.act_on(slot, action),
             }
+            match self.make_room(len) {
+                Ok(()) => return Ok(()),
+                Err(s) => slot = s,
+            }
         }
-        self.try_claim(len)
     }
 
     /// Raise the intent far enough for a `len`-byte record (if the gating
     /// consumers allow), without writing anything.
+    #[inline]
     fn make_room(&mut self, len: usize) -> Result<(), usize> {
         let geo = self.ring.geo;
         if len as u64 > geo.max_message {
@@ -428,9 +448,9 @@ impl<'a> Writer<'a> {
     /// [`WriteError::TooLong`] if the message exceeds [`Writer::max_message`].
     #[inline]
     pub fn write_tagged(&mut self, tag: u32, msg: &[u8]) -> Result<u64, WriteError> {
-        let mut c = self.claim(msg.len())?;
-        c.tag = tag;
-        Ok(c.commit_with(msg))
+        let seq = self.put(tag, msg)?;
+        self.flush();
+        Ok(seq)
     }
 
     /// Write one message to be published by the next [`Writer::flush`].
@@ -439,9 +459,33 @@ impl<'a> Writer<'a> {
     /// [`WriteError::TooLong`] if the message exceeds [`Writer::max_message`].
     #[inline]
     pub fn stage(&mut self, tag: u32, msg: &[u8]) -> Result<u64, WriteError> {
-        let mut c = self.claim(msg.len())?;
-        c.tag = tag;
-        Ok(c.stage_with(msg))
+        self.put(tag, msg)
+    }
+
+    /// Claim, fill and complete one record without publishing it: what
+    /// `claim` + `stage_with` do, without building a [`Claim`] (which the
+    /// compiler passes through memory when the claim is not inlined).
+    #[inline]
+    fn put(&mut self, tag: u32, msg: &[u8]) -> Result<u64, WriteError> {
+        let len = msg.len();
+        if len as u64 > self.ring.geo.max_message {
+            return Err(WriteError::TooLong {
+                len,
+                max: self.ring.geo.max_message as usize,
+            });
+        }
+        if let Err(slot) = self.make_room(len) {
+            let mut wait = self.wait;
+            self.wait_for_room(len, slot, &mut wait)?;
+        }
+        let (rec, end) = self
+            .reserve(len as u64)
+            .map_err(|slot| WriteError::Full { slot })?;
+        copy::copy_in(self.ring.data, self.ring.payload_word(rec), 0, msg);
+        let seq = self.seq;
+        self.finish_record(rec, end, kind::MESSAGE, len as u32, tag);
+        self.seq = seq.wrapping_add(1);
+        Ok(seq)
     }
 
     /// Publish every staged record with one Release store.
@@ -526,22 +570,11 @@ impl<'a> Writer<'a> {
             // Honest runs walk less than a ring: the head is at least the old
             // intent less a capacity. Anything farther (damage, another
             // writer) jumps to the one record known good, the one claimed now.
-            let mut h = if doomed - self.head > geo.capacity {
+            let h = if doomed - self.head > geo.capacity {
                 rec
             } else {
-                self.head
+                self.walk_head(self.head, doomed, rec)
             };
-            while h < doomed {
-                h = match self.ring.peek(h) {
-                    Peek::Padding { next } => next,
-                    Peek::Record(r) => h + r.size,
-                    Peek::Bad => rec,
-                };
-                if h > rec {
-                    h = rec;
-                    break;
-                }
-            }
             self.head = h;
             self.ring.hdr.head.store(h, Ordering::Relaxed);
         }
@@ -549,6 +582,21 @@ impl<'a> Writer<'a> {
         self.ring.hdr.tail_intent.store(intent, Ordering::Relaxed);
         fence(Ordering::Release);
         Ok(())
+    }
+
+    /// Walk record headers from `h` to the first record at or past `doomed`,
+    /// never past `rec` (the record being claimed), which a bad header also
+    /// jumps to. Not cold, unlike its caller: it runs once per record over a
+    /// lap, and reads one header word per record.
+    #[inline(never)]
+    fn walk_head(&self, mut h: u64, doomed: u64, rec: u64) -> u64 {
+        while h < doomed {
+            h = self.ring.skip(h).unwrap_or(rec);
+            if h > rec {
+                return rec;
+            }
+        }
+        h
     }
 
     /// Write the header of a filled record and commit it (unpublished).
