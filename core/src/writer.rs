@@ -467,6 +467,51 @@ impl<'a> Writer<'a> {
     /// compiler passes through memory when the claim is not inlined).
     #[inline]
     fn put(&mut self, tag: u32, msg: &[u8]) -> Result<u64, WriteError> {
+        let mut wait = self.wait;
+        self.put_with(tag, msg, &mut wait)
+    }
+
+    /// Write and publish one message with a user tag, waiting for gating
+    /// consumers through `wait` (as [`Writer::claim_with`] does); returns its
+    /// sequence number. The same as `claim_with` + [`Claim::commit_with`],
+    /// without building a [`Claim`].
+    ///
+    /// # Errors
+    /// [`WriteError::TooLong`]; [`WriteError::Full`] if `wait` gives up.
+    #[inline]
+    pub fn write_with<W: Wait + ?Sized>(
+        &mut self,
+        tag: u32,
+        msg: &[u8],
+        wait: &mut W,
+    ) -> Result<u64, WriteError> {
+        let seq = self.put_with(tag, msg, wait)?;
+        self.flush();
+        Ok(seq)
+    }
+
+    /// Write one message with a user tag to be published by the next
+    /// [`Writer::flush`], waiting for gating consumers through `wait`.
+    ///
+    /// # Errors
+    /// [`WriteError::TooLong`]; [`WriteError::Full`] if `wait` gives up.
+    #[inline]
+    pub fn stage_with<W: Wait + ?Sized>(
+        &mut self,
+        tag: u32,
+        msg: &[u8],
+        wait: &mut W,
+    ) -> Result<u64, WriteError> {
+        self.put_with(tag, msg, wait)
+    }
+
+    #[inline]
+    fn put_with<W: Wait + ?Sized>(
+        &mut self,
+        tag: u32,
+        msg: &[u8],
+        wait: &mut W,
+    ) -> Result<u64, WriteError> {
         let len = msg.len();
         if len as u64 > self.ring.geo.max_message {
             return Err(WriteError::TooLong {
@@ -475,8 +520,7 @@ impl<'a> Writer<'a> {
             });
         }
         if let Err(slot) = self.make_room(len) {
-            let mut wait = self.wait;
-            self.wait_for_room(len, slot, &mut wait)?;
+            self.wait_for_room(len, slot, wait)?;
         }
         let (rec, end) = self
             .reserve(len as u64)

@@ -425,9 +425,13 @@ impl<'r> Producer<'r> {
     /// # Errors
     /// As [`Producer::claim`].
     pub fn write_tagged(&mut self, tag: u32, msg: &[u8]) -> Result<u64, WriteError> {
-        let mut c = self.claim(msg.len())?;
-        c.set_tag(tag);
-        Ok(c.commit_with(msg))
+        let mut wait = LinuxWait::new(
+            self.writer.ring(),
+            &self.location,
+            self.phases,
+            self.gating_timeout,
+        );
+        self.writer.write_with(tag, msg, &mut wait)
     }
 
     /// Write one message to be published by the next flush.
@@ -435,9 +439,13 @@ impl<'r> Producer<'r> {
     /// # Errors
     /// As [`Producer::claim`].
     pub fn stage(&mut self, tag: u32, msg: &[u8]) -> Result<u64, WriteError> {
-        let mut c = self.claim(msg.len())?;
-        c.set_tag(tag);
-        Ok(c.stage_with(msg))
+        let mut wait = LinuxWait::new(
+            self.writer.ring(),
+            &self.location,
+            self.phases,
+            self.gating_timeout,
+        );
+        self.writer.stage_with(tag, msg, &mut wait)
     }
 }
 
