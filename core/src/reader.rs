@@ -528,7 +528,7 @@ impl<'a> Reader<'a> {
 
     /// Find the next message record at the cursor, handling padding, restarts
     /// and laps on the way.
-    #[inline]
+    #[inline(always)]
     fn next(&mut self) -> Result<Next, ReadError> {
         // Losses count from where this call began, padding skipped included.
         let origin = self.cursor;
