@@ -67,12 +67,15 @@ pub(crate) fn copy_in(data: &[AtomicU64], word: usize, offset: usize, src: &[u8]
         w += 1;
     }
     let mut chunks = src.chunks_exact(W);
-    for chunk in &mut chunks {
+    // One bounds check for the whole run of full words, then a loop the
+    // compiler keeps to one load and one store per word.
+    let full = &data[w..w + chunks.len()];
+    for (chunk, word) in (&mut chunks).zip(full) {
         let mut bytes = [0u8; W];
         bytes.copy_from_slice(chunk);
-        store(data, w, u64::from_ne_bytes(bytes));
-        w += 1;
+        word.store(u64::from_ne_bytes(bytes), Ordering::Relaxed);
     }
+    w += full.len();
     let rest = chunks.remainder();
     if !rest.is_empty() {
         let mut bytes = load(data, w).to_ne_bytes();
