@@ -15,7 +15,7 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 const CAPACITY: usize = 1 << 20;
-const SIZES: [usize; 6] = [8, 64, 512, 4096, 16384, 65536];
+const SIZES: [usize; 5] = [8, 64, 512, 4096, 65536];
 
 fn config() -> Criterion {
     Criterion::default()
