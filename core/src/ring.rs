@@ -392,6 +392,16 @@ pub(crate) enum Peek {
     Bad,
 }
 
+/// A checked first header word (see [`Ring::frame`]).
+#[derive(Debug, Clone, Copy)]
+struct Frame {
+    w0: u64,
+    kind: u32,
+    len: u64,
+    /// Bytes the record (or padding) covers.
+    size: u64,
+}
+
 /// A record's header fields.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Record {
@@ -535,21 +545,29 @@ impl<'a> Ring<'a> {
         }
     }
 
-    /// Where the record (or padding) at `pos` ends, with the checks of
-    /// [`Ring::peek`] on its first header word; `None` where `peek` says
-    /// `Bad`. The producer's head walk uses it: one load per record.
+    /// The first header word of the record (or padding) at `pos`, checked:
+    /// aligned, a known kind, a length within the ring's limit, and a size
+    /// that fits before the end of the lap (padding covers exactly the rest
+    /// of the lap). `None` for anything else. The one place that decides
+    /// whether header bytes from shared memory describe a record.
     #[inline(always)]
-    pub(crate) fn skip(&self, pos: u64) -> Option<u64> {
-        let off = pos & self.geo.mask;
-        let head = copy::load(self.data, (off / 8) as usize) as u32;
-        let k = head >> layout::LEN_BITS;
-        let len = (head & layout::LEN_MASK) as u64;
-        let room = self.geo.capacity - off;
+    fn frame(&self, pos: u64) -> Option<Frame> {
         if !pos.is_multiple_of(8) {
             return None;
         }
+        let off = pos & self.geo.mask;
+        let w0 = copy::load(self.data, (off / 8) as usize);
+        let head = w0 as u32;
+        let k = head >> layout::LEN_BITS;
+        let len = (head & layout::LEN_MASK) as u64;
+        let room = self.geo.capacity - off;
         if k == kind::PADDING {
-            return (len.wrapping_mul(8) == room).then(|| pos.saturating_add(room));
+            return (len.wrapping_mul(8) == room).then_some(Frame {
+                w0,
+                kind: k,
+                len,
+                size: room,
+            });
         }
         if (k != kind::MESSAGE && k != kind::RESTART) || len > self.geo.max_message {
             return None;
@@ -558,39 +576,35 @@ impl<'a> Ring<'a> {
         if size > room || (k == kind::RESTART && len != 8) {
             return None;
         }
-        Some(pos + size)
+        Some(Frame {
+            w0,
+            kind: k,
+            len,
+            size,
+        })
+    }
+
+    /// Where the record (or padding) at `pos` ends, or `None` where
+    /// [`Ring::peek`] says `Bad`. The producer's head walk uses it: one load
+    /// per record.
+    #[inline(always)]
+    pub(crate) fn skip(&self, pos: u64) -> Option<u64> {
+        self.frame(pos).map(|f| pos.saturating_add(f.size))
     }
 
     /// Read the header of the record at `pos`, checking it fits the ring.
     /// Nothing read here is trusted until [`Ring::overwritten`] says no.
     #[inline]
     pub(crate) fn peek(&self, pos: u64) -> Peek {
-        let off = pos & self.geo.mask;
-        let word = (off / 8) as usize;
-        let w0 = copy::load(self.data, word);
-        let head = w0 as u32;
-        let k = head >> layout::LEN_BITS;
-        let len = (head & layout::LEN_MASK) as u64;
-        let room = self.geo.capacity - off;
-        if k == kind::PADDING {
-            return if len.wrapping_mul(8) == room && pos.is_multiple_of(8) {
-                Peek::Padding {
-                    next: pos.saturating_add(room),
-                }
-            } else {
-                Peek::Bad
+        let Some(f) = self.frame(pos) else {
+            return Peek::Bad;
+        };
+        if f.kind == kind::PADDING {
+            return Peek::Padding {
+                next: pos.saturating_add(f.size),
             };
         }
-        if (k != kind::MESSAGE && k != kind::RESTART)
-            || len > self.geo.max_message
-            || !pos.is_multiple_of(8)
-        {
-            return Peek::Bad;
-        }
-        let size = self.geo.record_size(len);
-        if size > room || (k == kind::RESTART && len != 8) {
-            return Peek::Bad;
-        }
+        let word = ((pos & self.geo.mask) / 8) as usize;
         let seq = copy::load(self.data, word + 1);
         let sum = if self.geo.checksum {
             copy::load(self.data, word + 2)
@@ -598,11 +612,11 @@ impl<'a> Ring<'a> {
             0
         };
         Peek::Record(Record {
-            kind: k,
-            len,
-            tag: (w0 >> 32) as u32,
+            kind: f.kind,
+            len: f.len,
+            tag: (f.w0 >> 32) as u32,
             seq,
-            size,
+            size: f.size,
             sum,
         })
     }

@@ -526,10 +526,7 @@ impl<'a> Writer<'a> {
             .reserve(len as u64)
             .map_err(|slot| WriteError::Full { slot })?;
         copy::copy_in(self.ring.data, self.ring.payload_word(rec), 0, msg);
-        let seq = self.seq;
-        self.finish_record(rec, end, kind::MESSAGE, len as u32, tag);
-        self.seq = seq.wrapping_add(1);
-        Ok(seq)
+        Ok(self.finish_message(rec, end, len as u32, tag))
     }
 
     /// Publish every staged record with one Release store.
@@ -641,6 +638,16 @@ impl<'a> Writer<'a> {
             }
         }
         h
+    }
+
+    /// Commit a filled message record (unpublished) and take its sequence
+    /// number; returns it.
+    #[inline]
+    fn finish_message(&mut self, rec: u64, end: u64, len: u32, tag: u32) -> u64 {
+        let seq = self.seq;
+        self.finish_record(rec, end, kind::MESSAGE, len, tag);
+        self.seq = seq.wrapping_add(1);
+        seq
     }
 
     /// Write the header of a filled record and commit it (unpublished).
@@ -840,12 +847,9 @@ impl Claim<'_, '_> {
     /// Write the record header and move the writer past the record.
     #[inline]
     fn complete(&mut self) -> u64 {
-        let seq = self.writer.seq;
-        self.writer
-            .finish_record(self.rec, self.end, kind::MESSAGE, self.len as u32, self.tag);
-        self.writer.seq = seq.wrapping_add(1);
         self.done = true;
-        seq
+        self.writer
+            .finish_message(self.rec, self.end, self.len as u32, self.tag)
     }
 
     #[inline]
