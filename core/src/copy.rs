@@ -27,6 +27,13 @@ pub(crate) fn store(data: &[AtomicU64], word: usize, value: u64) {
     data[word].store(value, Ordering::Relaxed)
 }
 
+/// Store one word with Release ordering: a record's first header word, which
+/// publishes the record to a reader that loads it and then fences (Acquire).
+#[inline(always)]
+pub(crate) fn store_release(data: &[AtomicU64], word: usize, value: u64) {
+    data[word].store(value, Ordering::Release)
+}
+
 /// Copy `dst.len()` bytes out of the ring, starting at word `word`.
 ///
 /// The caller has checked that `word + dst.len().div_ceil(8) <= data.len()`.

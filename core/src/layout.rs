@@ -36,7 +36,7 @@ pub const LINE: usize = 128;
 /// `b"SHMCAST\x01"` read as a little-endian `u64`: marks an initialised ring.
 pub const MAGIC: u64 = u64::from_le_bytes(*b"SHMCAST\x01");
 /// Version of this layout. Rings of another version are refused on attach.
-pub const LAYOUT_VERSION: u64 = 1;
+pub const LAYOUT_VERSION: u64 = 2;
 
 /// Byte offsets of the header fields (each an 8-byte word unless noted).
 pub mod field {

@@ -130,10 +130,6 @@ pub struct Reader<'a> {
     stats: ReaderStats,
     /// The consumer slot this reader holds, if any.
     slot: Option<SlotLease>,
-    /// `tail` as last loaded (Acquire): records below it are published, so
-    /// the shared publish line is loaded again only when the cursor reaches
-    /// it, not for every message.
-    tail_seen: u64,
 }
 
 impl Clone for Reader<'_> {
@@ -181,14 +177,6 @@ enum Next {
 // Under loom every retry multiplies the explored states; two show the retry path.
 const ATTEMPTS: usize = if cfg!(all(loom, test)) { 2 } else { 8 };
 
-fn seq_after(r: &Record) -> u64 {
-    if r.kind == kind::MESSAGE {
-        r.seq.wrapping_add(1)
-    } else {
-        r.seq
-    }
-}
-
 impl<'a> Ring<'a> {
     /// A new lossy reader starting at `start`.
     ///
@@ -208,7 +196,6 @@ impl<'a> Ring<'a> {
             tolerance: 0,
             stats: ReaderStats::default(),
             slot: None,
-            tail_seen: 0,
         };
         let h = self.hdr;
         for _ in 0..ATTEMPTS {
@@ -234,7 +221,7 @@ impl<'a> Ring<'a> {
                     if let Some(rec) = spot.rec {
                         spot = Spot {
                             pos: spot.pos + rec.size,
-                            seq: seq_after(&rec),
+                            seq: rec.seq_after(),
                             rec: None,
                         };
                     }
@@ -272,7 +259,7 @@ impl<'a> Ring<'a> {
                 return Ok(None);
             };
             spot = self
-                .settle(spot.pos + rec.size, tail, 0, Some(seq_after(&rec)))
+                .settle(spot.pos + rec.size, tail, 0, Some(rec.seq_after()))
                 .map_err(|_| ())?;
         }
         Err(())
@@ -285,8 +272,12 @@ impl<'a> Ring<'a> {
     }
 
     /// From `pos`, find the first record that is intact and at least
-    /// `tolerance` bytes from being overwritten, or the tail if every record
-    /// up to it is too close (then its sequence must be known from the walk).
+    /// `tolerance` bytes from being overwritten, or the producer's frontier
+    /// (the first empty header word) if every record up to it is too close;
+    /// then its sequence must be known from the walk. Records past `tail`
+    /// count: a record is published by its own header word. `tail` (as
+    /// loaded before the walk) only tells damage apart: below it, every
+    /// position the walk lands on starts a record.
     fn settle(
         &self,
         mut pos: u64,
@@ -295,29 +286,25 @@ impl<'a> Ring<'a> {
         mut seq: Option<u64>,
     ) -> Result<Spot, Unsettled> {
         for _ in 0..self.walk_limit() {
-            if pos >= tail {
-                return match seq {
-                    Some(seq) if pos == tail => Ok(Spot {
-                        pos,
-                        seq,
-                        rec: None,
-                    }),
-                    _ => Err(Unsettled::Retry),
-                };
+            let peek = self.peek(pos);
+            if self.overwritten(pos, 0) {
+                return Err(Unsettled::Retry);
             }
-            match self.peek(pos) {
-                Peek::Padding { next } => {
-                    if self.overwritten(pos, 0) {
-                        return Err(Unsettled::Retry);
-                    }
-                    pos = next;
+            match peek {
+                Peek::Empty if pos >= tail => {
+                    return match seq {
+                        Some(seq) => Ok(Spot {
+                            pos,
+                            seq,
+                            rec: None,
+                        }),
+                        None => Err(Unsettled::Retry),
+                    };
                 }
+                Peek::Padding { next } => pos = next,
                 Peek::Record(rec) => {
-                    if pos.saturating_add(rec.size) > tail || self.overwritten(pos, 0) {
-                        return Err(Unsettled::Retry);
-                    }
                     if tolerance != 0 && self.overwritten(pos, tolerance) {
-                        seq = Some(seq_after(&rec));
+                        seq = Some(rec.seq_after());
                         pos += rec.size;
                         continue;
                     }
@@ -327,13 +314,7 @@ impl<'a> Ring<'a> {
                         rec: Some(rec),
                     });
                 }
-                Peek::Bad => {
-                    return Err(if self.overwritten(pos, 0) {
-                        Unsettled::Retry
-                    } else {
-                        Unsettled::Corrupt(pos)
-                    });
-                }
+                Peek::Empty | Peek::Bad => return Err(Unsettled::Corrupt(pos)),
             }
         }
         Err(Unsettled::Retry)
@@ -542,18 +523,24 @@ impl<'a> Reader<'a> {
             }
             let ring = self.ring;
             let pos = self.cursor;
-            if pos >= self.tail_seen {
-                self.tail_seen = load_acquire(&ring.hdr.tail);
-            }
-            let tail = self.tail_seen;
-            if pos >= tail {
-                if pos > tail {
-                    // Positions never go back; this ring was re-created or damaged.
-                    return Err(ReadError::Corrupt { position: pos });
-                }
-                return Ok(Next::Done(Read::Empty));
-            }
+            // The header word at the cursor says whether a record is there:
+            // the producer zeroes the word after each record before it
+            // publishes the record, so the shared tail is not read here.
             match ring.peek(pos) {
+                Peek::Empty => {
+                    let intent = ring.intent_after_read();
+                    // The zero may be from a later lap. (No tolerance here:
+                    // a reader at the producer's frontier is not behind.)
+                    if intent > pos.saturating_add(ring.geo.capacity) {
+                        return self.lapped(origin);
+                    }
+                    if pos > intent {
+                        // Positions never pass the intent; this ring was
+                        // re-created or damaged.
+                        return Err(ReadError::Corrupt { position: pos });
+                    }
+                    return Ok(Next::Done(Read::Empty));
+                }
                 Peek::Padding { next } => {
                     if ring.overwritten(pos, self.tolerance()) {
                         return self.lapped(origin);
@@ -561,9 +548,8 @@ impl<'a> Reader<'a> {
                     self.cursor = next;
                 }
                 Peek::Record(rec) => {
-                    let fits = pos.saturating_add(rec.size) <= tail;
                     let in_order = rec.kind == kind::RESTART || rec.seq == self.seq;
-                    if !(fits && in_order) {
+                    if !in_order {
                         if ring.overwritten(pos, self.tolerance()) {
                             return self.lapped(origin);
                         }

@@ -384,6 +384,9 @@ fn validate(hdr: &Header, size: u64) -> Result<Geometry, AttachError> {
 /// What the header word(s) at a position say, before any overwrite check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Peek {
+    /// A zero word: nothing has been written here yet (the producer zeroes
+    /// the word after every record before it publishes the record).
+    Empty,
     /// Padding up to the end of the lap; the next record is at `next`.
     Padding { next: u64 },
     /// A message or restart record that fits its bounds.
@@ -411,6 +414,19 @@ pub(crate) struct Record {
     pub seq: u64,
     pub size: u64,
     pub sum: u64,
+}
+
+impl Record {
+    /// The sequence number of the message after this record: a message
+    /// takes one, a restart marker carries the next one.
+    #[inline]
+    pub(crate) fn seq_after(&self) -> u64 {
+        if self.kind == kind::MESSAGE {
+            self.seq.wrapping_add(1)
+        } else {
+            self.seq
+        }
+    }
 }
 
 /// First header word of a record.
@@ -454,6 +470,9 @@ impl<'a> Ring<'a> {
         let data_offset = layout::data_offset(self.geo.slots) as u64;
         h.data_offset.store(data_offset, r);
         h.total_size.store(data_offset + self.geo.capacity, r);
+        // The first record's header word: zero until the first record is
+        // published there (the invariant readers rely on, see `crate::writer`).
+        copy::store(self.data, 0, 0);
         h.magic.store(layout::MAGIC, Ordering::Release);
     }
 
@@ -555,8 +574,17 @@ impl<'a> Ring<'a> {
         if !pos.is_multiple_of(8) {
             return None;
         }
+        self.frame_of(
+            pos,
+            copy::load(self.data, ((pos & self.geo.mask) / 8) as usize),
+        )
+    }
+
+    /// [`Ring::frame`] for a first header word `w0` already loaded from `pos`
+    /// (a multiple of 8).
+    #[inline(always)]
+    fn frame_of(&self, pos: u64, w0: u64) -> Option<Frame> {
         let off = pos & self.geo.mask;
-        let w0 = copy::load(self.data, (off / 8) as usize);
         let head = w0 as u32;
         let k = head >> layout::LEN_BITS;
         let len = (head & layout::LEN_MASK) as u64;
@@ -594,11 +622,23 @@ impl<'a> Ring<'a> {
 
     /// Read the header of the record at `pos`, checking it fits the ring.
     /// Nothing read here is trusted until [`Ring::overwritten`] says no.
+    ///
+    /// The first header word is the record's publication: the producer
+    /// stores it last, with Release, and the Acquire fence after loading it
+    /// makes the rest of the record (header and payload) visible here.
     #[inline]
     pub(crate) fn peek(&self, pos: u64) -> Peek {
-        let Some(f) = self.frame(pos) else {
+        if !pos.is_multiple_of(8) {
+            return Peek::Bad;
+        }
+        let w0 = copy::load(self.data, ((pos & self.geo.mask) / 8) as usize);
+        if w0 == 0 {
+            return Peek::Empty;
+        }
+        let Some(f) = self.frame_of(pos, w0) else {
             return Peek::Bad;
         };
+        fence(Ordering::Acquire);
         if f.kind == kind::PADDING {
             return Peek::Padding {
                 next: pos.saturating_add(f.size),
@@ -638,7 +678,7 @@ impl<'a> Ring<'a> {
                     newest = Some((at, r));
                     at = at.saturating_add(r.size);
                 }
-                Peek::Bad => return None,
+                Peek::Empty | Peek::Bad => return None,
             }
         }
         if at == tail {
@@ -648,6 +688,41 @@ impl<'a> Ring<'a> {
         }
     }
 
+    /// Walk forward from `from` over the records a producer completed after
+    /// it (a reader sees a record as soon as its header word is stored, so a
+    /// dead producer's staged records may have been read already): consecutive
+    /// sequence numbers from `seq`, each record and the word after it below
+    /// `intent`. Returns where the walk stopped and the newest record passed.
+    /// Bounded by a lap's worth of records.
+    pub(crate) fn completed_after(
+        &self,
+        from: u64,
+        intent: u64,
+        mut seq: u64,
+    ) -> (u64, Option<(u64, Record)>) {
+        let mut at = from;
+        let mut newest = None;
+        for _ in 0..self.walk_limit() {
+            let next = match self.peek(at) {
+                Peek::Padding { next } => next,
+                Peek::Record(r) if r.kind == kind::RESTART || r.seq == seq => {
+                    if at.saturating_add(r.size).saturating_add(8) > intent {
+                        break;
+                    }
+                    newest = Some((at, r));
+                    seq = r.seq_after();
+                    at + r.size
+                }
+                _ => break,
+            };
+            if next.saturating_add(8) > intent {
+                break;
+            }
+            at = next;
+        }
+        (at, newest)
+    }
+
     /// Whether the bytes of a record starting at `pos` may have been overwritten,
     /// counting `tolerance` bytes of early warning. Call after reading them: the
     /// Acquire fence pairs with the producer's Release fence after it raised the
@@ -655,9 +730,15 @@ impl<'a> Ring<'a> {
     /// covers it.
     #[inline]
     pub(crate) fn overwritten(&self, pos: u64, tolerance: u64) -> bool {
+        self.intent_after_read() > pos.saturating_add(self.geo.capacity - tolerance)
+    }
+
+    /// The producer's intent, loaded after an Acquire fence that orders every
+    /// ring read before it (see [`Ring::overwritten`]).
+    #[inline]
+    pub(crate) fn intent_after_read(&self) -> u64 {
         fence(Ordering::Acquire);
-        let intent = self.hdr.tail_intent.load(Ordering::Relaxed);
-        intent > pos.saturating_add(self.geo.capacity - tolerance)
+        self.hdr.tail_intent.load(Ordering::Relaxed)
     }
 
     /// Word index of the payload of the record at `pos`.

@@ -18,8 +18,30 @@
 //! may still join at) past every record the new intent dooms, walking the
 //! record headers it wrote one lap before.
 //!
-//! Committed records are published by a Release store of `tail` (after `latest`);
-//! [`Writer::flush`] publishes any number of staged records with that one store.
+//! # Publication
+//!
+//! A record is published by its own first header word: the producer writes the
+//! payload and the other header words, stores 0 in the first word after the
+//! record (the next record's first word), then stores the first word with
+//! Release. A reader waiting at position `p` loads the word at `p` and fences
+//! (Acquire): zero means nothing yet, anything else is the record (or a later
+//! lap's bytes, which the intent check catches). Stale bytes from an earlier
+//! lap are never mistaken for a record, because the word at every position a
+//! reader can wait at was zeroed before the record that ends there was
+//! published (and the ring's first word at creation). Padding at the end of a
+//! lap is stored (Release) only after the record that follows it, so a reader
+//! that passes the padding finds that record. The reader's hot path therefore
+//! loads only the record's own cache line and the rarely written intent line,
+//! never a shared counter that the producer writes for every message.
+//!
+//! Each record thus reserves its bytes and the 8 bytes after it: the intent
+//! covers both before either is written.
+//!
+//! A batch stays unpublished until [`Writer::flush`]: the first word of the
+//! first record (or padding) staged since the last flush is held back, so
+//! readers stop there; the flush stores it (Release), then `latest` and
+//! `tail` (Release), once for any number of staged records. Joins, status
+//! and sleeping consumers go by `tail`.
 
 use crate::copy;
 use crate::error::{OutOfBounds, WriteError};
@@ -76,6 +98,9 @@ pub struct Writer<'a> {
     latest: u64,
     /// Sequence of the next message.
     seq: u64,
+    /// The first word of the first record (or padding) staged since the
+    /// last flush, stored at `published` by the next flush; 0 when none.
+    held: u64,
     stride: u64,
     /// Smallest gating position at the last scan (`u64::MAX`: none).
     gate_min: u64,
@@ -119,6 +144,7 @@ impl<'a> Writer<'a> {
             head,
             latest,
             seq: 0,
+            held: 0,
             stride: (geo.capacity / 16).min(geo.max_stride()) & !7,
             gate_min: u64::MAX,
             gate_slot: 0,
@@ -128,8 +154,9 @@ impl<'a> Writer<'a> {
             wake: None,
         };
         // Where the stream stands: the sequence after the newest record.
+        // The intent covers the word after the tail once anything was written.
         let mut sound = tail.is_multiple_of(8)
-            && tail <= intent
+            && (tail.saturating_add(8) <= intent || intent == 0)
             && intent < layout::POSITION_LIMIT
             && head <= tail;
         if sound && tail > 0 {
@@ -145,14 +172,23 @@ impl<'a> Writer<'a> {
             match newest {
                 Some((at, r)) => {
                     w.latest = at;
-                    w.seq = if r.kind == kind::MESSAGE {
-                        r.seq.wrapping_add(1)
-                    } else {
-                        r.seq
-                    };
+                    w.seq = r.seq_after();
                 }
                 None => sound = false,
             }
+        }
+        if sound {
+            // A producer that died inside `flush`, after the first word of
+            // its batch and before `tail`, published records readers may
+            // have read already: go on after them, so that no sequence
+            // number is used twice. (An unflushed batch stops the walk at
+            // once: its first word was never stored.)
+            let (end, newest) = ring.completed_after(tail, intent, w.seq);
+            if let Some((at, r)) = newest {
+                w.latest = at;
+                w.seq = r.seq_after();
+            }
+            w.pos = end;
         }
         if !sound {
             // Damaged positions: start afresh on the next lap boundary past
@@ -167,18 +203,28 @@ impl<'a> Writer<'a> {
             w.published = fresh;
             w.head = fresh;
             w.latest = fresh;
-            w.intent = fresh;
+            // The intent covers the first word of the fresh lap, zeroed below.
+            w.intent = fresh.saturating_add(8);
             h.head.store(fresh, Ordering::Relaxed);
-            h.tail_intent.store(fresh, Ordering::Relaxed);
+            h.tail_intent.store(w.intent, Ordering::Relaxed);
+            fence(Ordering::Release);
+            copy::store(ring.data, ((fresh & geo.mask) / 8) as usize, 0);
             h.tail.store(fresh, Ordering::Release);
         }
-        // The records in [tail, intent) that a dead producer may have left
+        // The records in [pos, intent) that a dead producer may have left
         // half-written get overwritten now: republish the intent and fence,
         // so that a reader that copies our bytes there synchronises with us
         // (as after any raise of the intent) and sees the overwrite.
         h.latest.store(w.latest, Ordering::Relaxed);
         h.tail_intent.store(w.intent, Ordering::Relaxed);
         fence(Ordering::Release);
+        if w.pos.saturating_add(8) <= w.intent {
+            // Where readers wait for the next record: zero already, unless
+            // the memory was damaged; make sure.
+            copy::store(ring.data, ((w.pos & geo.mask) / 8) as usize, 0);
+        }
+        // Publish what the walk found completed (the tail follows the position).
+        w.flush();
         h.epoch.store(epoch, Ordering::Release);
         if how == Continuation::Restart || !sound {
             w.write_restart();
@@ -343,9 +389,10 @@ impl<'a> Writer<'a> {
         } else {
             self.pos
         };
-        let end = rec + size;
-        if end > self.intent {
-            self.raise_intent(rec, end)?;
+        // The record and the word after it (see "Publication").
+        let reach = rec + size + 8;
+        if reach > self.intent {
+            self.raise_intent(rec, reach)?;
         }
         Ok(())
     }
@@ -529,11 +576,15 @@ impl<'a> Writer<'a> {
         Ok(self.finish_message(rec, end, len as u32, tag))
     }
 
-    /// Publish every staged record with one Release store.
+    /// Publish every staged record: the batch's first word (held back
+    /// until now), then `latest` and `tail`.
     #[inline]
     pub fn flush(&mut self) {
         if self.pos != self.published {
             let h = self.ring.hdr;
+            let at = ((self.published & self.ring.geo.mask) / 8) as usize;
+            copy::store_release(self.ring.data, at, self.held);
+            self.held = 0;
             h.latest.store(self.latest, Ordering::Relaxed);
             h.tail.store(self.pos, Ordering::Release);
             self.published = self.pos;
@@ -551,34 +602,31 @@ impl<'a> Writer<'a> {
         self.wake = wake;
     }
 
-    /// Make room for a `len`-byte record at the current position: pad to the end
-    /// of the lap if it does not fit, raise the intent. Returns the record's
-    /// start and end, or the slot of the gating consumer in the way.
+    /// Make room for a `len`-byte record at the current position (at the
+    /// start of the next lap if it does not fit before the end of this one;
+    /// the padding is written when the record is finished) and raise the
+    /// intent over it and the word after it. Returns the record's start and
+    /// end, or the slot of the gating consumer in the way.
     #[inline]
     fn reserve(&mut self, len: u64) -> Result<(u64, u64), usize> {
         let geo = self.ring.geo;
         let size = geo.record_size(len);
-        let off = self.pos & geo.mask;
-        let room = geo.capacity - off;
-        let pad = if size > room { room } else { 0 };
-        let rec = self.pos + pad;
+        let room = geo.capacity - (self.pos & geo.mask);
+        let rec = if size > room {
+            self.pos + room
+        } else {
+            self.pos
+        };
         let end = rec + size;
-        if end > self.intent {
-            self.raise_intent(rec, end)?;
-        }
-        if pad != 0 {
-            let word = (off / 8) as usize;
-            copy::store(
-                self.ring.data,
-                word,
-                word0(kind::PADDING, (pad / 8) as u32, 0).to_le(),
-            );
+        if end + 8 > self.intent {
+            self.raise_intent(rec, end + 8)?;
         }
         Ok((rec, end))
     }
 
     /// Raise the intent past `end` (by a stride), first moving `head` past the
-    /// records that the new intent may overwrite.
+    /// records that the new intent may overwrite. `end` is where the bytes
+    /// about to be written end: the record and the word after it.
     ///
     /// The intent never passes `capacity` beyond the smallest gating position;
     /// the slots are rescanned only when that bound is in the way or a
@@ -650,19 +698,36 @@ impl<'a> Writer<'a> {
         seq
     }
 
-    /// Write the header of a filled record and commit it (unpublished).
+    /// Write the header of a filled record (see "Publication"): the other
+    /// header words, a zero after the record, then the first word (Release),
+    /// then the padding before the record, if any (Release). The first of
+    /// these two words at the writer's position is held back for the next
+    /// flush when nothing has been staged since the last one.
     #[inline]
     fn finish_record(&mut self, rec: u64, end: u64, k: u32, len: u32, tag: u32) {
         let geo = self.ring.geo;
         let data = self.ring.data;
         let word = ((rec & geo.mask) / 8) as usize;
         let w0 = word0(k, len, tag);
-        copy::store(data, word, w0.to_le());
         copy::store(data, word + 1, self.seq.to_le());
         if geo.checksum {
             let payload = word + geo.header as usize / 8;
             let sum = crate::checksum::in_ring(data, payload, w0, self.seq, len as usize);
             copy::store(data, word + 2, sum.to_le());
+        }
+        copy::store(data, ((end & geo.mask) / 8) as usize, 0);
+        // The word at the writer's position: the record's, or the padding's.
+        let (first_at, first) = if rec == self.pos {
+            (word, w0)
+        } else {
+            copy::store_release(data, word, w0.to_le());
+            let pad = word0(kind::PADDING, ((rec - self.pos) / 8) as u32, 0);
+            (((self.pos & geo.mask) / 8) as usize, pad)
+        };
+        if self.pos == self.published {
+            self.held = first.to_le();
+        } else {
+            copy::store_release(data, first_at, first.to_le());
         }
         self.pos = end;
         self.latest = rec;
@@ -859,7 +924,8 @@ impl Claim<'_, '_> {
 }
 
 impl Drop for Claim<'_, '_> {
-    /// Abort: forget the claim; its room (and any padding it wrote) is reused.
+    /// Abort: forget the claim; its room is reused (nothing of it was
+    /// published: neither its header word nor the padding before it).
     fn drop(&mut self) {
         if !self.done {
             self.writer.pos = self.start;

@@ -109,7 +109,7 @@ fn every_header_field_is_checked() {
     let region = boxed::<SIZE>();
     let cfg = RingConfig::new(CAP).slots(2);
     let cases: &[(usize, u64)] = &[
-        (field::VERSION, 2),
+        (field::VERSION, layout::LAYOUT_VERSION + 1),
         (field::FLAGS, 0x80),
         (field::CAPACITY, 1000),
         (field::CAPACITY, 2048),
@@ -137,7 +137,7 @@ fn every_header_field_is_checked() {
             assert_eq!(
                 err,
                 AttachError::Version {
-                    found: 2,
+                    found: layout::LAYOUT_VERSION + 1,
                     supported: layout::LAYOUT_VERSION
                 }
             );
@@ -414,6 +414,10 @@ fn takeover_after_a_death_inside_flush_continues_the_stream() {
         let tail = ring.status().tail;
         w.stage(0, b"lost one").unwrap();
         w.stage(0, b"lost two").unwrap();
+        // And a claim it never finished.
+        let mut claim = w.try_claim(8).unwrap();
+        claim.put(b"half").unwrap();
+        std::mem::forget(claim);
         std::mem::forget(w);
         // ... after it had stored `latest` for them, before `tail`.
         poke(&region, field::LATEST, tail + 24);

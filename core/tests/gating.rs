@@ -45,23 +45,32 @@ fn full_exactly_when_a_gating_consumer_is_a_ring_behind() {
     );
     let mut buf = [0u8; 64];
     assert_eq!(g.try_read(&mut buf).unwrap().message().unwrap().seq, 0);
-    // One record read is room for exactly one more (with its padding).
+    // A record reserves the word after it as well (its successor's header
+    // word, zeroed before it is published): 16 bytes of padding, 56 of
+    // record and 8 more do not fit in the 56 bytes one read freed...
+    assert_eq!(
+        w.try_claim(40).map(|_| ()),
+        Err(WriteError::Full { slot: 0 })
+    );
+    // ... but fit in the 112 that two reads free, and nothing more does.
+    assert_eq!(g.try_read(&mut buf).unwrap().message().unwrap().seq, 1);
     w.try_claim(40).unwrap().commit_with(&[18; 40]);
     assert!(w.try_claim(40).is_err());
-    for seq in 1..19 {
+    for seq in 2..19 {
         let m = g.try_read(&mut buf).unwrap().message().unwrap();
         assert_eq!((m.seq, buf[0]), (seq, seq as u8));
     }
-    // The lossy reader was never waited for: it lost exactly message 0, the
-    // one record the gating consumer had read when the producer wrapped.
+    // The lossy reader was never waited for: it lost exactly messages 0
+    // and 1, the records the gating consumer had read when the producer
+    // wrapped (the intent went as far as the gating consumer allowed).
     assert_eq!(
         lossy.try_read(&mut buf).unwrap(),
         Read::Lapped {
-            lost_messages: 1,
-            lost_bytes: 56
+            lost_messages: 2,
+            lost_bytes: 112
         }
     );
-    assert_eq!(lossy.try_read(&mut buf).unwrap().message().unwrap().seq, 1);
+    assert_eq!(lossy.try_read(&mut buf).unwrap().message().unwrap().seq, 2);
     let info = ring.consumer(0).unwrap();
     assert_eq!(info.state, SlotState::Gating);
     assert_eq!(info.read_messages, 19);
