@@ -40,13 +40,13 @@ pub(crate) fn store_release(data: &[AtomicU64], word: usize, value: u64) {
 #[inline]
 pub(crate) fn copy_out(data: &[AtomicU64], word: usize, dst: &mut [u8]) {
     let words = &data[word..word + dst.len().div_ceil(W)];
-    let mut chunks = dst.chunks_exact_mut(W);
-    let mut src = words.iter();
-    for (chunk, w) in (&mut chunks).zip(&mut src) {
-        chunk.copy_from_slice(&w.load(Ordering::Relaxed).to_ne_bytes());
+    let (chunks, rest) = dst.as_chunks_mut::<W>();
+    // Two slice iterators zipped: one index, one bound, one load and one
+    // store per word.
+    for (chunk, w) in chunks.iter_mut().zip(words) {
+        *chunk = w.load(Ordering::Relaxed).to_ne_bytes();
     }
-    let rest = chunks.into_remainder();
-    if let Some(w) = src.next() {
+    if let Some(w) = words.get(chunks.len()).filter(|_| !rest.is_empty()) {
         let bytes = w.load(Ordering::Relaxed).to_ne_bytes();
         rest.copy_from_slice(&bytes[..rest.len()]);
     }
@@ -73,17 +73,14 @@ pub(crate) fn copy_in(data: &[AtomicU64], word: usize, offset: usize, src: &[u8]
         src = &src[n..];
         w += 1;
     }
-    let mut chunks = src.chunks_exact(W);
-    // One bounds check for the whole run of full words, then a loop the
-    // compiler keeps to one load and one store per word.
+    let (chunks, rest) = src.as_chunks::<W>();
+    // One bounds check for the whole run of full words, then a loop of one
+    // load and one store per word (two slice iterators zipped).
     let full = &data[w..w + chunks.len()];
-    for (chunk, word) in (&mut chunks).zip(full) {
-        let mut bytes = [0u8; W];
-        bytes.copy_from_slice(chunk);
-        word.store(u64::from_ne_bytes(bytes), Ordering::Relaxed);
+    for (chunk, word) in chunks.iter().zip(full) {
+        word.store(u64::from_ne_bytes(*chunk), Ordering::Relaxed);
     }
     w += full.len();
-    let rest = chunks.remainder();
     if !rest.is_empty() {
         let mut bytes = load(data, w).to_ne_bytes();
         bytes[..rest.len()].copy_from_slice(rest);

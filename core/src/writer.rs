@@ -94,6 +94,10 @@ pub struct Writer<'a> {
     intent: u64,
     /// `head` as last stored.
     head: u64,
+    /// A record of the last lap at or past `head`, walked ahead one step
+    /// per record written (see [`Writer::scout_step`]), where the next
+    /// head walk starts.
+    scout: u64,
     /// Start of the newest committed message record.
     latest: u64,
     /// Sequence of the next message.
@@ -142,6 +146,7 @@ impl<'a> Writer<'a> {
             published: tail,
             intent: intent.max(tail),
             head,
+            scout: head,
             latest,
             seq: 0,
             held: 0,
@@ -202,6 +207,7 @@ impl<'a> Writer<'a> {
             w.pos = fresh;
             w.published = fresh;
             w.head = fresh;
+            w.scout = fresh;
             w.latest = fresh;
             // The intent covers the first word of the fresh lap, zeroed below.
             w.intent = fresh.saturating_add(8);
@@ -378,23 +384,39 @@ impl<'a> Writer<'a> {
     /// consumers allow), without writing anything.
     #[inline]
     fn make_room(&mut self, len: usize) -> Result<(), usize> {
-        let geo = self.ring.geo;
-        if len as u64 > geo.max_message {
+        if len as u64 > self.ring.geo.max_message {
             return Ok(());
         }
-        let size = geo.record_size(len as u64);
+        let (rec, end) = self.place(len as u64);
+        self.make_room_at(rec, end)
+    }
+
+    /// Where a `len`-byte record goes: at the writer's position, or at the
+    /// start of the next lap if it does not fit before the end of this one
+    /// (the padding is written when the record is finished). Its start and end.
+    #[inline(always)]
+    fn place(&self, len: u64) -> (u64, u64) {
+        let geo = self.ring.geo;
+        let size = geo.record_size(len);
         let room = geo.capacity - (self.pos & geo.mask);
         let rec = if size > room {
             self.pos + room
         } else {
             self.pos
         };
-        // The record and the word after it (see "Publication").
-        let reach = rec + size + 8;
-        if reach > self.intent {
-            self.raise_intent(rec, reach)?;
+        (rec, rec + size)
+    }
+
+    /// Raise the intent over the record `[rec, end)` and the word after it
+    /// (see "Publication"), if the gating consumers allow; else the slot of
+    /// the one in the way.
+    #[inline(always)]
+    fn make_room_at(&mut self, rec: u64, end: u64) -> Result<(), usize> {
+        if end + 8 > self.intent {
+            self.raise_intent(rec, end + 8)
+        } else {
+            Ok(())
         }
-        Ok(())
     }
 
     /// Set the policy `claim` and the `write` family wait with.
@@ -566,12 +588,11 @@ impl<'a> Writer<'a> {
                 max: self.ring.geo.max_message as usize,
             });
         }
-        if let Err(slot) = self.make_room(len) {
+        let (rec, end) = self.place(len as u64);
+        if let Err(slot) = self.make_room_at(rec, end) {
+            // The writer's position stays put while it waits: same place.
             self.wait_for_room(len, slot, wait)?;
         }
-        let (rec, end) = self
-            .reserve(len as u64)
-            .map_err(|slot| WriteError::Full { slot })?;
         copy::copy_in(self.ring.data, self.ring.payload_word(rec), 0, msg);
         Ok(self.finish_message(rec, end, len as u32, tag))
     }
@@ -602,25 +623,12 @@ impl<'a> Writer<'a> {
         self.wake = wake;
     }
 
-    /// Make room for a `len`-byte record at the current position (at the
-    /// start of the next lap if it does not fit before the end of this one;
-    /// the padding is written when the record is finished) and raise the
-    /// intent over it and the word after it. Returns the record's start and
-    /// end, or the slot of the gating consumer in the way.
+    /// Place a `len`-byte record and make room for it (see [`Writer::place`]).
+    /// Its start and end, or the slot of the gating consumer in the way.
     #[inline]
     fn reserve(&mut self, len: u64) -> Result<(u64, u64), usize> {
-        let geo = self.ring.geo;
-        let size = geo.record_size(len);
-        let room = geo.capacity - (self.pos & geo.mask);
-        let rec = if size > room {
-            self.pos + room
-        } else {
-            self.pos
-        };
-        let end = rec + size;
-        if end + 8 > self.intent {
-            self.raise_intent(rec, end + 8)?;
-        }
+        let (rec, end) = self.place(len);
+        self.make_room_at(rec, end)?;
         Ok((rec, end))
     }
 
@@ -662,15 +670,43 @@ impl<'a> Writer<'a> {
             let h = if doomed - self.head > geo.capacity {
                 rec
             } else {
-                self.walk_head(self.head, doomed, rec)
+                // The scout is on the head's walk; past `doomed` it may have
+                // passed the record the walk stops at.
+                let from = if self.scout <= doomed {
+                    self.scout
+                } else {
+                    self.head
+                };
+                self.walk_head(from, doomed, rec)
             };
             self.head = h;
+            self.scout = self.scout.max(h);
             self.ring.hdr.head.store(h, Ordering::Relaxed);
         }
         self.intent = intent;
         self.ring.hdr.tail_intent.store(intent, Ordering::Relaxed);
         fence(Ordering::Release);
         Ok(())
+    }
+
+    /// One step of the next head walk, ahead of time: the load of a header
+    /// written a lap ago is independent of the record being written, so it
+    /// overlaps with it instead of joining a chain of dependent loads when
+    /// the intent rises. The scout only visits records that the next raise
+    /// is sure to doom (below the intent plus a stride, less a lap), that
+    /// were written (below the writer's position) and are intact (at or past
+    /// the head); on a bad header it starts again from the head.
+    #[inline(always)]
+    fn scout_step(&mut self) {
+        let bound = (self.intent.saturating_add(self.stride))
+            .saturating_sub(self.ring.geo.capacity)
+            .min(self.pos);
+        if self.scout < bound {
+            self.scout = match self.ring.skip(self.scout) {
+                Some(next) if next <= self.pos => next,
+                _ => self.head,
+            };
+        }
     }
 
     /// Walk record headers from `h` to the first record at or past `doomed`,
@@ -731,6 +767,7 @@ impl<'a> Writer<'a> {
         }
         self.pos = end;
         self.latest = rec;
+        self.scout_step();
     }
 }
 

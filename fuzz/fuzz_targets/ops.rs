@@ -24,6 +24,9 @@ enum Op {
 #[derive(Debug, Arbitrary)]
 struct Input {
     cap_log2: u8,
+    /// 0: messages up to half the ring and no intent stride; else messages
+    /// up to a quarter of it and a stride chosen by this value.
+    stride: u8,
     ops: Vec<Op>,
 }
 
@@ -44,6 +47,12 @@ struct Model {
     pos: u64,
     tail: u64,
     intent: u64,
+    stride: u64,
+    /// The producer's view of the gating consumers since its last scan.
+    gate_min: u64,
+    joins_pending: bool,
+    /// Gating joins since the last scan.
+    joined: bool,
 }
 
 /// The model of one reader.
@@ -82,31 +91,42 @@ impl Model {
         // word, zeroed before the record is published).
         let reach = end + 8;
         if reach > self.intent {
-            // The producer's scan: acknowledge intact joiners, then gate.
-            let mut min = u64::MAX;
-            for (_, m) in readers.iter_mut().flatten() {
-                if m.gating
-                    && !m.acked
-                    && m.slot_pos <= self.pos
-                    && m.slot_pos + self.cap >= self.intent
-                {
-                    m.acked = true;
+            // The producer rescans the slots only when its cached bound is in
+            // the way or a consumer asked to gate since.
+            if reach > self.gate_min.saturating_add(self.cap) || self.joins_pending || self.joined {
+                // The scan: acknowledge intact joiners, then gate.
+                let mut min = u64::MAX;
+                let mut pending = false;
+                for (_, m) in readers.iter_mut().flatten() {
+                    if m.gating
+                        && !m.acked
+                        && m.slot_pos <= self.pos
+                        && m.slot_pos + self.cap >= self.intent
+                    {
+                        m.acked = true;
+                    }
+                    if m.gating && !m.acked {
+                        pending = true;
+                    }
+                    if m.gating && m.acked {
+                        min = min.min(m.slot_pos);
+                    }
                 }
-                if m.gating && m.acked {
-                    min = min.min(m.slot_pos);
+                self.gate_min = min;
+                self.joins_pending = pending;
+                self.joined = false;
+                if reach > min.saturating_add(self.cap) {
+                    // Full publishes what is staged.
+                    self.flush();
+                    return Err(());
                 }
             }
-            if reach > min.saturating_add(self.cap) {
-                // Full publishes what is staged.
-                self.flush();
-                return Err(());
-            }
+            self.intent = (reach + self.stride).min(self.gate_min.saturating_add(self.cap));
             // A batch that would let the head pass the published tail is
             // published first.
-            if reach.saturating_sub(self.cap) > self.tail {
+            if self.intent.saturating_sub(self.cap) > self.tail {
                 self.flush();
             }
-            self.intent = reach;
         }
         Ok((rec, end))
     }
@@ -144,12 +164,19 @@ impl Model {
 
 fuzz_target!(|input: Input| {
     let cap = 64u64 << (input.cap_log2 % 5);
-    let max = (cap / 2 - 16) as usize;
+    // The stride may be at most the ring less two of the largest records.
+    let (max, stride) = match input.stride % 4 {
+        0 => (cap / 2 - 16, 0),
+        1 => (cap / 4 - 16, 8),
+        2 => (cap / 4 - 16, cap / 16),
+        _ => (cap / 4 - 16, cap / 2),
+    };
+    let max = max as usize;
     let cfg = RingConfig::new(cap as usize).slots(3).max_message(max);
     let region = HeapRegion::new(cfg.region_size());
     let ring = Ring::create(&region, &cfg).unwrap();
     let mut w = ring.writer().unwrap();
-    w.set_intent_stride(0);
+    w.set_intent_stride(stride as usize);
     let mut model = Model {
         cap,
         max,
@@ -158,6 +185,10 @@ fuzz_target!(|input: Input| {
         pos: 0,
         tail: 0,
         intent: 0,
+        stride,
+        gate_min: u64::MAX,
+        joins_pending: true,
+        joined: false,
     };
     let mut readers: Vec<Option<(Reader<'_>, MReader)>> = vec![None, None, None];
     let mut buf = vec![0u8; max];
@@ -226,6 +257,7 @@ fuzz_target!(|input: Input| {
                     (Err(JoinError::Unstable), None) => {}
                     (Ok(r), Some((expect, cursor))) => {
                         assert_eq!((r.next_seq(), r.position()), (expect as u64, cursor));
+                        model.joined |= gating;
                         let m = MReader {
                             expect,
                             cursor,
