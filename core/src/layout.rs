@@ -15,8 +15,9 @@
 //! line holds 32-bit futex words, likewise only atomic), so the layout is the
 //! same on every 64-bit target and no padding depends on the architecture.
 //!
-//! A record starts on an 8-byte boundary and never wraps: a padding record fills
-//! the end of the ring instead.
+//! A record starts on an 8-byte boundary (a 64-byte one in a ring made with
+//! [`flags::LINE_ALIGN`]) and never wraps: a padding record fills the end of
+//! the ring instead.
 //!
 //! | record offset | size | what                                                   |
 //! |---------------|------|--------------------------------------------------------|
@@ -130,8 +131,12 @@ pub const SLOT_SIZE: usize = LINE;
 pub mod flags {
     /// Records carry an xxh3-64 checksum seeded with their sequence number.
     pub const CHECKSUM: u64 = 1;
+    /// Every record starts on a [`super::CACHE_LINE`] boundary (its size is
+    /// rounded up to whole lines), so a record of up to a line, and the
+    /// header word a waiting reader watches, share one line.
+    pub const LINE_ALIGN: u64 = 2;
     /// Every flag this build understands; others are refused on attach.
-    pub const KNOWN: u64 = CHECKSUM;
+    pub const KNOWN: u64 = CHECKSUM | LINE_ALIGN;
 }
 
 /// Record header size without a checksum.
@@ -140,6 +145,10 @@ pub const RECORD_HEADER: usize = 16;
 pub const RECORD_HEADER_CHECKSUM: usize = 24;
 /// Records start on this boundary.
 pub const RECORD_ALIGN: usize = 8;
+/// Records of a ring made with [`flags::LINE_ALIGN`] start on this boundary.
+pub const CACHE_LINE: usize = 64;
+/// Smallest capacity of a ring with [`flags::LINE_ALIGN`]: two lines a record.
+pub const MIN_LINE_ALIGNED_CAPACITY: u64 = 4 * CACHE_LINE as u64;
 
 /// Record kinds (high 3 bits of the first header word). Zeroed memory is no record.
 pub mod kind {
@@ -189,11 +198,22 @@ pub const fn record_header(flags: u64) -> usize {
     }
 }
 
+/// Where records start for the given header `flags`: [`RECORD_ALIGN`], or
+/// [`CACHE_LINE`] with [`flags::LINE_ALIGN`].
+pub const fn record_align(flags: u64) -> u64 {
+    if flags & flags::LINE_ALIGN != 0 {
+        CACHE_LINE as u64
+    } else {
+        RECORD_ALIGN as u64
+    }
+}
+
 /// Largest payload a ring of `capacity` bytes may carry: a record may use at
 /// most half the ring. (The producer's intent stride is limited to what the
 /// largest record leaves: `capacity - 2 * largest record`.)
 pub const fn max_message_limit(capacity: u64, flags: u64) -> u64 {
-    clamp_len((capacity / 2).saturating_sub(record_header(flags) as u64))
+    let half = (capacity / 2) & !(record_align(flags) - 1);
+    clamp_len(half.saturating_sub(record_header(flags) as u64))
 }
 
 /// The default largest payload: a quarter of the ring less the record header,
@@ -210,10 +230,17 @@ const fn clamp_len(len: u64) -> u64 {
     }
 }
 
-/// Bytes a record with a `len`-byte payload occupies.
+/// Bytes a record with a `len`-byte payload occupies, for records aligned to
+/// `align` (see [`record_align`]).
+///
+/// ```
+/// use shmcast::layout::{record_size, RECORD_HEADER};
+/// assert_eq!(record_size(32, RECORD_HEADER as u64, 8), 48);
+/// assert_eq!(record_size(32, RECORD_HEADER as u64, 64), 64);
+/// ```
 #[inline]
-pub const fn record_size(len: u64, header: u64) -> u64 {
-    (header + len + (RECORD_ALIGN as u64 - 1)) & !(RECORD_ALIGN as u64 - 1)
+pub const fn record_size(len: u64, header: u64, align: u64) -> u64 {
+    (header + len + (align - 1)) & !(align - 1)
 }
 
 const_assert_eq!(HEADER_SIZE % REGION_ALIGN, 0);

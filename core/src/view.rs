@@ -77,6 +77,11 @@ impl<'a> RingView<'a> {
         self.ring.checksum()
     }
 
+    /// Whether every record starts on a 64-byte line.
+    pub fn line_aligned(&self) -> bool {
+        self.ring.line_aligned()
+    }
+
     /// A snapshot of consumer slot `slot` (loads only), or `None` past the
     /// slot count. As [`Ring::consumer`].
     pub fn consumer(&self, slot: usize) -> Option<crate::ConsumerInfo> {

@@ -339,7 +339,12 @@ fn missing_ring_and_second_producer_are_runtime_errors() {
 fn pub_then_tail_in_every_format() {
     let ring = Ring::new("formats");
     let n = ring.name.as_str();
-    ok(&["create", n, "--checksum"], "");
+    ok(&["create", n, "--checksum", "--line-aligned"], "");
+    let made = stat_json(&[n]);
+    assert_eq!(
+        (made["checksum"].clone(), made["line_aligned"].clone()),
+        (true.into(), true.into())
+    );
     let lines = "hello\nquote \" and \\ backslash\n\ttab \u{1} ctrl é\n\nlast";
     ok(&["pub", n, "--tag", "7"], lines);
 
@@ -474,6 +479,7 @@ fn stat_json_against_a_live_producer_and_gating_tail() {
     assert_eq!(idle["capacity"], 65536);
     assert_eq!(idle["slots"], 2);
     assert_eq!(idle["checksum"], false);
+    assert_eq!(idle["line_aligned"], false);
     assert_eq!(idle["producer"]["alive"], false);
     assert_eq!(idle["consumers"].as_array().unwrap().len(), 2);
     assert_eq!(idle["consumers"][0]["state"], "free");

@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! cargo run --release -p shmcast-benches --bin latency -- [--rounds 5] [--messages 200000]
-//!     [--warmup 20000] [--size 32] [--only floor,shmcast,bcast-rc,bcast-old]
+//!     [--warmup 20000] [--size 32] [--only floor,shmcast,shmcast-line,bcast-rc,bcast-old]
 //! ```
 //!
 //! For each round and each contender (alternating, so drift and noise from
@@ -22,6 +22,9 @@
 //!   lines of one shared mapping: the least any shared-memory channel costs.
 //! - `shmcast`: two rings (`ShmRing`), one each way: producer `write`, reader
 //!   `try_read` (sequence, bounds and intent checks on every message).
+//! - `shmcast-line`: the same over rings made with
+//!   `RingConfig::line_aligned(true)`: every record starts on a 64-byte line,
+//!   so a 32-byte message and its header travel in one line.
 //! - `bcast-rc`, `bcast-old`: bcast 1.0.0-rc.7 and 0.0.31 in their mmap
 //!   shared-memory mode, two files in /dev/shm, one each way.
 //!
@@ -53,17 +56,25 @@ const QUANTILES: [&str; 5] = ["p50", "p90", "p99", "p99.9", "p99.99"];
 enum Kind {
     Floor,
     Shmcast,
+    ShmcastLine,
     BcastRc,
     BcastOld,
 }
 
 impl Kind {
-    const ALL: [Kind; 4] = [Kind::Floor, Kind::Shmcast, Kind::BcastRc, Kind::BcastOld];
+    const ALL: [Kind; 5] = [
+        Kind::Floor,
+        Kind::Shmcast,
+        Kind::ShmcastLine,
+        Kind::BcastRc,
+        Kind::BcastOld,
+    ];
 
     fn name(self) -> &'static str {
         match self {
             Kind::Floor => "floor",
             Kind::Shmcast => "shmcast",
+            Kind::ShmcastLine => "shmcast-line",
             Kind::BcastRc => "bcast-rc",
             Kind::BcastOld => "bcast-old",
         }
@@ -73,6 +84,7 @@ impl Kind {
         match self {
             Kind::Floor => "raw atomic floor",
             Kind::Shmcast => "shmcast",
+            Kind::ShmcastLine => "shmcast, line-aligned",
             Kind::BcastRc => "bcast 1.0.0-rc.7",
             Kind::BcastOld => "bcast 0.0.31",
         }
@@ -97,7 +109,7 @@ type Error = Box<dyn std::error::Error>;
 
 fn usage() -> String {
     "usage: latency [--rounds N] [--messages N] [--warmup N] [--size BYTES (16..=4096)] \
-     [--only floor,shmcast,bcast-rc,bcast-old]"
+     [--only floor,shmcast,shmcast-line,bcast-rc,bcast-old]"
         .to_string()
 }
 
@@ -506,7 +518,7 @@ fn echo_main(args: &[String]) -> Result<(), Failure> {
             };
             echo(&mut side, total, warmup, false)?
         }
-        Kind::Shmcast => {
+        Kind::Shmcast | Kind::ShmcastLine => {
             let ping = ShmRing::open(&names.shm("ping")?, &Options::default())?;
             let pong = ShmRing::open(&names.shm("pong")?, &Options::default())?;
             let mut side = ShmcastSide {
@@ -638,7 +650,7 @@ fn run_one(kind: Kind, s: &Settings, tag: &str) -> Result<Sample, Error> {
 }
 
 fn run_contender(kind: Kind, s: &Settings, names: &Names) -> Result<Sample, Error> {
-    let ring_cfg = RingConfig::new(CAPACITY);
+    let ring_cfg = RingConfig::new(CAPACITY).line_aligned(kind == Kind::ShmcastLine);
     match kind {
         Kind::Floor => {
             let words = Words::map(&names.path("floor"), true)?;
@@ -662,7 +674,7 @@ fn run_contender(kind: Kind, s: &Settings, names: &Names) -> Result<Sample, Erro
                 oneway: oneway?,
             })
         }
-        Kind::Shmcast => {
+        Kind::Shmcast | Kind::ShmcastLine => {
             let ping_ring = ShmRing::create(&names.shm("ping")?, &ring_cfg, &Options::default())?;
             let pong_ring = ShmRing::create(&names.shm("pong")?, &ring_cfg, &Options::default())?;
             let mut side = ShmcastSide {

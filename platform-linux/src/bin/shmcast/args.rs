@@ -128,6 +128,10 @@ pub struct CreateArgs {
     /// Every record carries an xxh3-64 checksum.
     #[arg(long)]
     pub checksum: bool,
+    /// Every record starts on a 64-byte cache line: lowest latency for
+    /// small messages, at the cost of the rest of each record's last line.
+    #[arg(long)]
+    pub line_aligned: bool,
     /// File mode, in octal.
     #[arg(long, value_name = "MODE", default_value = "0600", value_parser = parse_mode)]
     pub mode: u32,

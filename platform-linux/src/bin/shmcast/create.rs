@@ -12,7 +12,8 @@ pub fn run(a: &CreateArgs) -> Outcome {
     let loc = a.ring.location()?;
     let mut cfg = RingConfig::new(a.capacity)
         .slots(a.consumers)
-        .checksum(a.checksum);
+        .checksum(a.checksum)
+        .line_aligned(a.line_aligned);
     if let Some(m) = a.max_message {
         cfg = cfg.max_message(m);
     }
@@ -27,12 +28,17 @@ pub fn run(a: &CreateArgs) -> Outcome {
     let ring = ShmRing::create(&loc, &cfg, &opts)?;
     let r = ring.ring();
     println!(
-        "created ring {}: capacity {}, messages up to {}, {} consumer slots, checksums {}, mode {:04o}",
+        "created ring {}: capacity {}, messages up to {}, {} consumer slots, checksums {}, records {}, mode {:04o}",
         loc.display(),
         bytes(r.capacity() as u64),
         bytes(r.max_message() as u64),
         r.slot_count(),
         if r.checksum() { "on" } else { "off" },
+        if r.line_aligned() {
+            "line-aligned"
+        } else {
+            "packed"
+        },
         a.mode
     );
     Ok(())

@@ -29,6 +29,7 @@ struct Snapshot {
     capacity: u64,
     max_message: u64,
     checksum: bool,
+    line_aligned: bool,
     /// Huge page size, for a ring on hugetlbfs.
     huge_page: Option<u64>,
     status: Status,
@@ -88,6 +89,7 @@ fn snapshot(ro: &ReadOnlyShm, view: &RingView<'_>) -> Result<Snapshot, crate::Fa
         capacity: view.capacity() as u64,
         max_message: view.max_message() as u64,
         checksum: view.checksum(),
+        line_aligned: view.line_aligned(),
         huge_page: file
             .parent()
             .and_then(|dir| mount_page_size(dir).ok())
@@ -130,7 +132,7 @@ fn producer_word(s: &Snapshot) -> &'static str {
 fn text(s: &Snapshot) -> String {
     let st = &s.status;
     let mut t = format!(
-        "ring {}\n  layout v{}, capacity {}, messages up to {}, {} consumer slots, checksums {}, file {}{}\n",
+        "ring {}\n  layout v{}, capacity {}, messages up to {}, {} consumer slots, checksums {}, records {}, file {}{}\n",
         if s.ring == s.file {
             s.ring.clone()
         } else {
@@ -141,6 +143,11 @@ fn text(s: &Snapshot) -> String {
         bytes(s.max_message),
         s.slots.len(),
         if s.checksum { "on" } else { "off" },
+        if s.line_aligned {
+            "line-aligned"
+        } else {
+            "packed"
+        },
         bytes(s.file_size),
         s.huge_page
             .map(|p| format!(" on {} huge pages", bytes(p)))
@@ -234,6 +241,7 @@ fn json(s: &Snapshot) -> String {
         .num("max_message", s.max_message)
         .num("slots", s.slots.len() as u64)
         .bool("checksum", s.checksum)
+        .bool("line_aligned", s.line_aligned)
         .opt_num("huge_page_size", s.huge_page)
         .raw("producer", &producer)
         .raw("consumers", &json_array(&consumers))
