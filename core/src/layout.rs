@@ -25,7 +25,11 @@
 //! | 4             | 4    | user tag                                               |
 //! | 8             | 8    | message sequence number                                |
 //! | 16            | 8    | xxh3-64 checksum (only when the ring has checksums on) |
-//! | 16 or 24      | len  | payload, then unspecified bytes to the 8-byte boundary |
+//! | 16 or 24      | len  | payload, then unspecified bytes to the record boundary |
+//!
+//! A record's first word is stored last (Release) and publishes it; the
+//! word after a published record is zero until the next record is published
+//! there, so each record reserves its bytes and the 8 after it.
 
 use static_assertions::const_assert_eq;
 

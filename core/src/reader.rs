@@ -208,9 +208,11 @@ impl<'a> Ring<'a> {
                 r.restart_epoch = restart_epoch;
                 return Ok(r);
             }
+            // Acquire (a Relaxed load and a fence, for read-only mappings):
+            // the producer stores both with Release after the record there.
             let hint = match start {
-                Start::Tail | Start::Latest => h.latest.load(Ordering::Relaxed),
-                Start::Oldest | Start::Seq(_) => h.head.load(Ordering::Relaxed),
+                Start::Tail | Start::Latest => load_acquire(&h.latest),
+                Start::Oldest | Start::Seq(_) => load_acquire(&h.head),
             };
             let mut spot = match self.settle(hint, tail, 0, None) {
                 Ok(spot) => spot,
@@ -596,8 +598,8 @@ impl<'a> Reader<'a> {
             let restart_epoch = load_acquire(&h.restart_epoch);
             let restart_pos = h.restart_pos.load(Ordering::Relaxed);
             let hint = match self.policy {
-                LapPolicy::Oldest => h.head.load(Ordering::Relaxed),
-                LapPolicy::Latest => h.latest.load(Ordering::Relaxed),
+                LapPolicy::Oldest => load_acquire(&h.head),
+                LapPolicy::Latest => load_acquire(&h.latest),
             };
             // Under a fall-behind tolerance the head may not have passed us yet.
             let from = hint.max(self.cursor);

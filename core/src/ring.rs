@@ -221,8 +221,9 @@ impl<'a> Ring<'a> {
     /// Initialise a new ring in `region`, overwriting whatever it held.
     ///
     /// The header is written with the magic stored last (Release), so a process
-    /// that attaches concurrently sees either no ring or a complete header. Data
-    /// bytes are not cleared: nothing is ever read before it is written.
+    /// that attaches concurrently sees either no ring or a complete header.
+    /// Only the first data word is cleared (zero: no record there yet, see
+    /// [`crate::writer`]); nothing else is read before it is written.
     ///
     /// # Errors
     /// [`CreateError`] if the configuration is invalid or the region is
@@ -666,7 +667,10 @@ impl<'a> Ring<'a> {
     /// makes the rest of the record (header and payload) visible here.
     #[inline]
     pub(crate) fn peek(&self, pos: u64) -> Peek {
-        if !pos.is_multiple_of(8) {
+        // No honest position reaches the limit (a producer restarts at 0
+        // first); one that does came from damaged memory, and positions
+        // past a record must not overflow.
+        if !pos.is_multiple_of(8) || pos >= layout::POSITION_LIMIT {
             return Peek::Bad;
         }
         let w0 = copy::load(self.data, ((pos & self.geo.mask) / 8) as usize);

@@ -28,7 +28,10 @@
 //! lap's bytes, which the intent check catches). Stale bytes from an earlier
 //! lap are never mistaken for a record, because the word at every position a
 //! reader can wait at was zeroed before the record that ends there was
-//! published (and the ring's first word at creation). Padding at the end of a
+//! published (and the ring's first word at creation), and a reader stands
+//! there only after synchronising with that publication: it read the record
+//! before (Acquire), or loaded `tail`, `latest` or `head`, which the producer
+//! stores with Release after the records they name. Padding at the end of a
 //! lap is stored (Release) only after the record that follows it, so a reader
 //! that passes the padding finds that record. The reader's hot path therefore
 //! loads only the record's own cache line and the rarely written intent line,
@@ -40,8 +43,9 @@
 //! A batch stays unpublished until [`Writer::flush`]: the first word of the
 //! first record (or padding) staged since the last flush is held back, so
 //! readers stop there; the flush stores it (Release), then `latest` and
-//! `tail` (Release), once for any number of staged records. Joins, status
-//! and sleeping consumers go by `tail`.
+//! `tail` (Release), once for any number of staged records. Status and
+//! sleeping consumers go by `tail`; joins start at `latest` or `head` and
+//! walk record headers from there.
 
 use crate::copy;
 use crate::error::{OutOfBounds, WriteError};
@@ -60,7 +64,9 @@ pub enum Continuation {
     Continue,
     /// Restart the stream: readers get an explicit
     /// [`Read::Restarted`](crate::Read::Restarted) before the first new message.
-    /// Sequence numbers still never repeat.
+    /// Sequence numbers still never repeat (except after damage to the
+    /// producer's positions, when the stream starts again at 0 on a fresh
+    /// lap and readers are told so the same way).
     Restart,
 }
 
@@ -94,10 +100,8 @@ pub struct Writer<'a> {
     intent: u64,
     /// `head` as last stored.
     head: u64,
-    /// A record of the last lap at or past `head`, walked ahead one step
-    /// per record written (see [`Writer::scout_step`]), where the next
-    /// head walk starts.
-    scout: u64,
+    /// Where the head walk starts (see [`Checkpoints`]).
+    checkpoints: Checkpoints,
     /// Start of the newest committed message record.
     latest: u64,
     /// Sequence of the next message.
@@ -146,7 +150,7 @@ impl<'a> Writer<'a> {
             published: tail,
             intent: intent.max(tail),
             head,
-            scout: head,
+            checkpoints: Checkpoints::new(geo.capacity),
             latest,
             seq: 0,
             held: 0,
@@ -207,11 +211,10 @@ impl<'a> Writer<'a> {
             w.pos = fresh;
             w.published = fresh;
             w.head = fresh;
-            w.scout = fresh;
             w.latest = fresh;
             // The intent covers the first word of the fresh lap, zeroed below.
             w.intent = fresh.saturating_add(8);
-            h.head.store(fresh, Ordering::Relaxed);
+            h.head.store(fresh, Ordering::Release);
             h.tail_intent.store(w.intent, Ordering::Relaxed);
             fence(Ordering::Release);
             copy::store(ring.data, ((fresh & geo.mask) / 8) as usize, 0);
@@ -221,7 +224,6 @@ impl<'a> Writer<'a> {
         // half-written get overwritten now: republish the intent and fence,
         // so that a reader that copies our bytes there synchronises with us
         // (as after any raise of the intent) and sees the overwrite.
-        h.latest.store(w.latest, Ordering::Relaxed);
         h.tail_intent.store(w.intent, Ordering::Relaxed);
         fence(Ordering::Release);
         if w.pos.saturating_add(8) <= w.intent {
@@ -229,8 +231,14 @@ impl<'a> Writer<'a> {
             // the memory was damaged; make sure.
             copy::store(ring.data, ((w.pos & geo.mask) / 8) as usize, 0);
         }
-        // Publish what the walk found completed (the tail follows the position).
-        w.flush();
+        // The records the walk found are published already (their first
+        // words are in the ring): move `latest` and `tail` over them. Not
+        // `flush`, which would store the held word, and nothing is held.
+        h.latest.store(w.latest, Ordering::Release);
+        if w.pos != w.published {
+            w.published = w.pos;
+            h.tail.store(w.pos, Ordering::Release);
+        }
         h.epoch.store(epoch, Ordering::Release);
         if how == Continuation::Restart || !sound {
             w.write_restart();
@@ -606,7 +614,9 @@ impl<'a> Writer<'a> {
             let at = ((self.published & self.ring.geo.mask) / 8) as usize;
             copy::store_release(self.ring.data, at, self.held);
             self.held = 0;
-            h.latest.store(self.latest, Ordering::Relaxed);
+            // Release: a reader that joins at `latest` (Acquire) sees the
+            // record there, published just above.
+            h.latest.store(self.latest, Ordering::Release);
             h.tail.store(self.pos, Ordering::Release);
             self.published = self.pos;
             if let Some(wake) = self.wake {
@@ -670,43 +680,18 @@ impl<'a> Writer<'a> {
             let h = if doomed - self.head > geo.capacity {
                 rec
             } else {
-                // The scout is on the head's walk; past `doomed` it may have
-                // passed the record the walk stops at.
-                let from = if self.scout <= doomed {
-                    self.scout
-                } else {
-                    self.head
-                };
+                let from = self.checkpoints.before(doomed, self.head);
                 self.walk_head(from, doomed, rec)
             };
             self.head = h;
-            self.scout = self.scout.max(h);
-            self.ring.hdr.head.store(h, Ordering::Relaxed);
+            // Release: a reader that joins at the head (Acquire) sees the
+            // record there as published, not a word from a lap before.
+            self.ring.hdr.head.store(h, Ordering::Release);
         }
         self.intent = intent;
         self.ring.hdr.tail_intent.store(intent, Ordering::Relaxed);
         fence(Ordering::Release);
         Ok(())
-    }
-
-    /// One step of the next head walk, ahead of time: the load of a header
-    /// written a lap ago is independent of the record being written, so it
-    /// overlaps with it instead of joining a chain of dependent loads when
-    /// the intent rises. The scout only visits records that the next raise
-    /// is sure to doom (below the intent plus a stride, less a lap), that
-    /// were written (below the writer's position) and are intact (at or past
-    /// the head); on a bad header it starts again from the head.
-    #[inline(always)]
-    fn scout_step(&mut self) {
-        let bound = (self.intent.saturating_add(self.stride))
-            .saturating_sub(self.ring.geo.capacity)
-            .min(self.pos);
-        if self.scout < bound {
-            self.scout = match self.ring.skip(self.scout) {
-                Some(next) if next <= self.pos => next,
-                _ => self.head,
-            };
-        }
     }
 
     /// Walk record headers from `h` to the first record at or past `doomed`,
@@ -767,7 +752,65 @@ impl<'a> Writer<'a> {
         }
         self.pos = end;
         self.latest = rec;
-        self.scout_step();
+        self.checkpoints.note(rec);
+    }
+}
+
+/// Record starts the producer wrote, the first in each of 64 slices of the
+/// ring, over the last lap: when the intent rises, the head walk (one
+/// dependent load of a header a lap old per record) starts at the last one
+/// at or before where it must stop, so it covers at most a slice of records
+/// instead of a stride. Kept in the producer's own memory, from positions it
+/// chose: nothing here is read from the ring.
+#[derive(Debug, Clone, Copy)]
+struct Checkpoints {
+    /// Slice `i % 64` holds the first record start noted in slice `i`
+    /// (absolute positions, so an entry from another lap is told apart).
+    first: [u64; CHECKPOINTS],
+    /// Slice of the last record noted.
+    slice_of_last: u64,
+    /// log2 of the slice size.
+    shift: u32,
+}
+
+const CHECKPOINTS: usize = 64;
+
+impl Checkpoints {
+    fn new(capacity: u64) -> Checkpoints {
+        Checkpoints {
+            first: [u64::MAX; CHECKPOINTS],
+            slice_of_last: u64::MAX,
+            shift: (capacity / CHECKPOINTS as u64).max(8).trailing_zeros(),
+        }
+    }
+
+    /// A record starts at `rec` (called for every record, in order).
+    #[inline(always)]
+    fn note(&mut self, rec: u64) {
+        let slice = rec >> self.shift;
+        if slice != self.slice_of_last {
+            self.slice_of_last = slice;
+            self.first[slice as usize % CHECKPOINTS] = rec;
+        }
+    }
+
+    /// The latest noted record start in `[head, doomed]`, or `head`: the
+    /// first record in the slice of `doomed` or in one of the slices
+    /// before it down to the head's. Any noted start at or past the head is
+    /// a record the producer wrote and has not overwritten.
+    fn before(&self, doomed: u64, head: u64) -> u64 {
+        let mut slice = doomed >> self.shift;
+        for _ in 0..CHECKPOINTS {
+            let at = self.first[slice as usize % CHECKPOINTS];
+            if at >> self.shift == slice && (head..=doomed).contains(&at) {
+                return at;
+            }
+            if slice <= head >> self.shift || slice == 0 {
+                break;
+            }
+            slice -= 1;
+        }
+        head
     }
 }
 

@@ -395,10 +395,11 @@ fn shape_survives_a_scribbled_header() {
     ));
 }
 
-/// A producer killed between its stores of `latest` and `tail` (in `flush`)
-/// leaves `latest` naming a record past the tail. The next producer finds
-/// the newest published record by walking from the head and continues the
-/// sequence: no restart, no repeated numbers, nothing unpublished delivered.
+/// `latest` naming a record past the tail that was never published (a batch
+/// staged and never flushed: its first word was never stored). The next
+/// producer finds the newest published record by walking from the head and
+/// continues the sequence: no restart, no repeated numbers, nothing
+/// unpublished delivered.
 #[test]
 fn takeover_after_a_death_inside_flush_continues_the_stream() {
     let region = boxed::<SIZE>();
@@ -442,6 +443,89 @@ fn takeover_after_a_death_inside_flush_continues_the_stream() {
     assert_eq!(seqs.last(), Some(&30));
     assert!(seqs.windows(2).all(|p| p[1] == p[0] + 1), "{seqs:?}");
     assert!(ring.status().latest < ring.status().tail);
+}
+
+/// A producer killed inside `flush` after it stored the first word of its
+/// batch (so the batch is published: readers may have read it) and before
+/// `latest` and `tail`. The next producer goes on after the batch: a reader
+/// that read it sees the next message follow, one that had not reads the
+/// batch first, and no sequence number is used twice.
+#[test]
+fn takeover_after_a_death_inside_flush_keeps_the_published_batch() {
+    let region = boxed::<SIZE>();
+    let cfg = RingConfig::new(CAP).slots(2);
+    let ring = Ring::create(&*region, &cfg).unwrap();
+    let mut behind = ring.reader(Start::Oldest).unwrap();
+    let mut ahead = ring.reader(Start::Oldest).unwrap();
+    let mut buf = [0u8; 64];
+    {
+        let mut w = ring.writer().unwrap();
+        for i in 0..10u64 {
+            w.write(&i.to_le_bytes()).unwrap();
+        }
+        let before = ring.status();
+        w.stage(0, b"batch 10").unwrap();
+        w.stage(0, b"batch 11").unwrap();
+        w.flush();
+        for seq in 0..12 {
+            assert_eq!(
+                ahead.try_read(&mut buf).unwrap().message().unwrap().seq,
+                seq
+            );
+        }
+        std::mem::forget(w);
+        // ... as if it had died before its stores of `latest` and `tail`.
+        poke(&region, field::LATEST, before.latest);
+        poke(&region, field::TAIL, before.tail);
+    }
+    let mut w = ring.take_over(Continuation::Continue);
+    assert_eq!(w.next_seq(), 12, "the sequence goes on after the batch");
+    assert_eq!(
+        ring.status().tail,
+        ahead.position(),
+        "the batch is published"
+    );
+    w.write(b"next 12").unwrap();
+    assert_eq!(ahead.try_read(&mut buf).unwrap().message().unwrap().seq, 12);
+    assert_eq!(&buf[..7], b"next 12");
+    let mut seqs = Vec::new();
+    while let Read::Message(m) = behind.try_read(&mut buf).unwrap() {
+        seqs.push(m.seq);
+    }
+    assert_eq!(seqs, (0..13).collect::<Vec<_>>());
+    // A reader joining now finds the batch too.
+    let mut late = ring.reader(Start::Seq(10)).unwrap();
+    assert_eq!(late.try_read(&mut buf).unwrap().message().unwrap().seq, 10);
+    assert_eq!(&buf[..8], b"batch 10");
+}
+
+/// Join hints near the end of positions, pointing at a well-formed record
+/// (as a scribbling peer could leave them): joins and reads give errors or
+/// valid messages, and no position arithmetic overflows.
+#[test]
+fn join_hints_near_the_end_of_positions_do_not_overflow() {
+    let region = boxed::<SIZE>();
+    let cfg = RingConfig::new(CAP).slots(2);
+    let ring = Ring::create(&*region, &cfg).unwrap();
+    ring.writer().unwrap().write(b"x").unwrap();
+    let far = u64::MAX - 15;
+    // A 0-byte message record in the last 16 bytes of the ring, where `far`
+    // lands.
+    poke(
+        &region,
+        layout::data_offset(2) + CAP - 16,
+        1 << layout::LEN_BITS,
+    );
+    poke(&region, field::LATEST, far & !7);
+    poke(&region, field::HEAD, far & !7);
+    let mut buf = [0u8; 64];
+    for start in [Start::Tail, Start::Latest, Start::Oldest, Start::Seq(0)] {
+        if let Ok(mut r) = ring.reader(start) {
+            for _ in 0..4 {
+                let _ = r.try_read(&mut buf);
+            }
+        }
+    }
 }
 
 /// A batch staged past a whole ring is published before the head (where
