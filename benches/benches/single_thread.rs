@@ -6,12 +6,15 @@
 //! Peer semantics: bcast's reader checks for overrun but carries no sequence
 //! number or loss count, and bcast has no batch publish (every commit is a
 //! Release store); shmcast's reader checks sequence, bounds and intent on
-//! every message. `memcpy` copies the same bytes with no protocol at all.
+//! every message. `memcpy` copies the same bytes with no protocol at all;
+//! `atomic-words` copies them as relaxed 64-bit atomic words (the floor for
+//! bytes that another process may overwrite mid-copy), with no protocol.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use shmcast::{Read, Ring, RingConfig, Start};
 use shmcast_benches::{bcast_old_size, leak_aligned, HeapRegion};
 use std::hint::black_box;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 const CAPACITY: usize = 1 << 20;
@@ -96,8 +99,28 @@ fn write(c: &mut Criterion) {
                 })
             });
         }
+        {
+            let mut m = Memcpy::new();
+            let words = atomic_arena();
+            group.bench_with_input(BenchmarkId::new("atomic-words", size), &size, |b, _| {
+                b.iter(|| {
+                    let at = m.next(size) / 8;
+                    let (chunks, _) = black_box(&msg[..]).as_chunks::<8>();
+                    for (w, c) in words[at..].iter().zip(chunks) {
+                        w.store(u64::from_ne_bytes(*c), Ordering::Relaxed);
+                    }
+                })
+            });
+        }
     }
     group.finish();
+}
+
+/// A ring-sized arena of 64-bit atomics: the floor of a copy that moves
+/// every byte as a relaxed 64-bit atomic word (what shmcast must do with
+/// bytes another process may overwrite), with no protocol around it.
+fn atomic_arena() -> Vec<AtomicU64> {
+    (0..CAPACITY / 8).map(|_| AtomicU64::new(7)).collect()
 }
 
 /// Time reading `iters` messages that were written (untimed) in chunks of
@@ -213,6 +236,19 @@ fn read(c: &mut Criterion) {
                 b.iter(|| {
                     let at = m.next(size);
                     black_box(&mut buf).copy_from_slice(&m.arena[at..at + size]);
+                })
+            });
+        }
+        {
+            let mut m = Memcpy::new();
+            let words = atomic_arena();
+            group.bench_with_input(BenchmarkId::new("atomic-words", size), &size, |b, _| {
+                b.iter(|| {
+                    let at = m.next(size) / 8;
+                    let (chunks, _) = black_box(&mut buf[..]).as_chunks_mut::<8>();
+                    for (c, w) in chunks.iter_mut().zip(&words[at..]) {
+                        *c = w.load(Ordering::Relaxed).to_ne_bytes();
+                    }
                 })
             });
         }

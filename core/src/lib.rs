@@ -23,7 +23,14 @@
 //!   atomic words (`copy`), ordered by the intent protocol's fences (see
 //!   [`writer`]); correct on weakly ordered CPUs, checked by Miri and loom.
 //! - **Nothing half-written is published.** A [`Claim`] dropped without
-//!   commit (including by a panic) aborts.
+//!   commit (including by a panic) aborts; a staged batch is invisible until
+//!   [`Writer::flush`].
+//! - **A waiting reader watches one word.** A record is published by its own
+//!   first header word (stored last, Release, after the producer zeroed the
+//!   word after the record), so a reader waiting for the next message loads
+//!   only the line it will arrive in, not a counter the producer writes for
+//!   every message (see [`writer`]); with [`RingConfig::line_aligned`], a
+//!   message of up to 48 bytes arrives in that one line.
 //! - **Restarts are visible.** A new producer continues the sequence or
 //!   restarts the stream with an explicit [`Read::Restarted`].
 //!

@@ -83,7 +83,7 @@ pub enum Continuation {
 /// claim.set_tag(7);
 /// claim.commit();
 ///
-/// // A burst published with one store:
+/// // A burst published at once, by the flush:
 /// for i in 0u32..4 {
 ///     w.claim(4).unwrap().stage_with(&i.to_le_bytes());
 /// }
