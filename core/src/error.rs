@@ -49,8 +49,9 @@ impl fmt::Display for CreateError {
             ),
             CreateError::BadCapacity { capacity } => write!(
                 f,
-                "capacity {capacity} is not a power of two between {} and {}",
+                "capacity {capacity} is not a power of two between {} ({} for a line-aligned ring) and {}",
                 crate::layout::MIN_CAPACITY,
+                crate::layout::MIN_LINE_ALIGNED_CAPACITY,
                 crate::layout::MAX_CAPACITY
             ),
             CreateError::BadMaxMessage { requested, limit } => write!(

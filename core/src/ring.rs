@@ -178,9 +178,13 @@ impl Geometry {
     /// Largest intent stride: two of the largest records and a stride must fit
     /// in the ring, so that the producer's head walk only crosses written records.
     pub(crate) fn max_stride(&self) -> u64 {
-        self.capacity
-            .saturating_sub(2 * self.record_size(self.max_message))
-            & !7
+        self.capacity.saturating_sub(2 * self.largest_record()) & !7
+    }
+
+    /// The largest record the ring may hold: a message of the largest
+    /// payload, or a restart marker (8 bytes of payload), whichever is larger.
+    pub(crate) fn largest_record(&self) -> u64 {
+        self.record_size(self.max_message.max(8))
     }
 
     /// Bytes of a record with a `len`-byte payload.
@@ -636,11 +640,17 @@ impl<'a> Ring<'a> {
                 size: room,
             });
         }
-        if (k != kind::MESSAGE && k != kind::RESTART) || len > self.geo.max_message {
+        // A restart marker carries 8 bytes whatever the message limit.
+        let len_ok = match k {
+            kind::MESSAGE => len <= self.geo.max_message,
+            kind::RESTART => len == 8,
+            _ => false,
+        };
+        if !len_ok {
             return None;
         }
         let size = self.geo.record_size(len);
-        if size > room || (k == kind::RESTART && len != 8) {
+        if size > room {
             return None;
         }
         Some(Frame {
@@ -667,10 +677,10 @@ impl<'a> Ring<'a> {
     /// makes the rest of the record (header and payload) visible here.
     #[inline]
     pub(crate) fn peek(&self, pos: u64) -> Peek {
-        // No honest position reaches the limit (a producer restarts at 0
-        // first); one that does came from damaged memory, and positions
-        // past a record must not overflow.
-        if !pos.is_multiple_of(8) || pos >= layout::POSITION_LIMIT {
+        // Positions this close to the end of the 64-bit range (centuries of
+        // traffic) come from damaged memory, and a position past a record
+        // must not overflow.
+        if !pos.is_multiple_of(8) || pos > u64::MAX - 2 * layout::MAX_CAPACITY {
             return Peek::Bad;
         }
         let w0 = copy::load(self.data, ((pos & self.geo.mask) / 8) as usize);

@@ -164,7 +164,7 @@ impl<'a> Writer<'a> {
         };
         // Where the stream stands: the sequence after the newest record.
         // The intent covers the word after the tail once anything was written.
-        let mut sound = tail.is_multiple_of(8)
+        let mut sound = tail.is_multiple_of(geo.align)
             && (tail.saturating_add(8) <= intent || intent == 0)
             && intent < layout::POSITION_LIMIT
             && head <= tail;
@@ -212,12 +212,14 @@ impl<'a> Writer<'a> {
             w.published = fresh;
             w.head = fresh;
             w.latest = fresh;
-            // The intent covers the first word of the fresh lap, zeroed below.
+            // The intent covers the first word of the fresh lap, zeroed
+            // before the head and the tail name it (Release), so a reader
+            // that joins there never sees a record of an earlier lap.
             w.intent = fresh.saturating_add(8);
-            h.head.store(fresh, Ordering::Release);
             h.tail_intent.store(w.intent, Ordering::Relaxed);
             fence(Ordering::Release);
             copy::store(ring.data, ((fresh & geo.mask) / 8) as usize, 0);
+            h.head.store(fresh, Ordering::Release);
             h.tail.store(fresh, Ordering::Release);
         }
         // The records in [pos, intent) that a dead producer may have left
@@ -794,9 +796,9 @@ impl Checkpoints {
         }
     }
 
-    /// The latest noted record start in `[head, doomed]`, or `head`: the
-    /// first record in the slice of `doomed` or in one of the slices
-    /// before it down to the head's. Any noted start at or past the head is
+    /// A noted record start in `[head, doomed]`, or `head`: the first record
+    /// of the highest slice, down to the head's, whose first record starts
+    /// at or before `doomed`. Any noted start at or past the head is
     /// a record the producer wrote and has not overwritten.
     fn before(&self, doomed: u64, head: u64) -> u64 {
         let mut slice = doomed >> self.shift;

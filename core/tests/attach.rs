@@ -528,6 +528,26 @@ fn join_hints_near_the_end_of_positions_do_not_overflow() {
     }
 }
 
+/// A restart marker carries 8 bytes even where messages may carry fewer
+/// (the default limit of a 64-byte ring is 0): readers see the restart, not
+/// damage.
+#[test]
+fn a_restart_marker_fits_the_smallest_ring() {
+    let region = boxed::<{ ring_size(64, 0) }>();
+    let ring = Ring::create(&*region, &RingConfig::new(64)).unwrap();
+    assert_eq!(ring.max_message(), 0);
+    let mut r = ring.reader(Start::Tail).unwrap();
+    let mut w = ring.writer().unwrap();
+    w.write(b"").unwrap();
+    drop(w);
+    let mut w = ring.writer_with(Continuation::Restart).unwrap();
+    w.write(b"").unwrap();
+    let mut buf = [0u8; 8];
+    assert!(matches!(r.try_read(&mut buf), Ok(Read::Message(_))));
+    assert!(matches!(r.try_read(&mut buf), Ok(Read::Restarted { .. })));
+    assert!(matches!(r.try_read(&mut buf), Ok(Read::Message(_))));
+}
+
 /// A batch staged past a whole ring is published before the head (where
 /// readers join) passes the published tail, so joining never finds the
 /// head beyond the tail.

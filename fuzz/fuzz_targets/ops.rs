@@ -27,6 +27,8 @@ struct Input {
     /// 0: messages up to half the ring and no intent stride; else messages
     /// up to a quarter of it and a stride chosen by this value.
     stride: u8,
+    /// A line-aligned ring (records rounded to 64 bytes, capacity at least 256).
+    line_aligned: bool,
     ops: Vec<Op>,
 }
 
@@ -41,6 +43,8 @@ struct Msg {
 /// The plain model of the ring.
 struct Model {
     cap: u64,
+    /// Where records start: 8, or 64 in a line-aligned ring.
+    align: u64,
     max: usize,
     msgs: Vec<Msg>,
     published: usize,
@@ -79,7 +83,7 @@ impl Model {
         len: usize,
         readers: &mut [Option<(Reader<'_>, MReader)>],
     ) -> Result<(u64, u64), ()> {
-        let size = (16 + len as u64 + 7) & !7;
+        let size = (16 + len as u64 + self.align - 1) & !(self.align - 1);
         let off = self.pos % self.cap;
         let rec = if off + size > self.cap {
             self.pos + self.cap - off
@@ -163,7 +167,13 @@ impl Model {
 }
 
 fuzz_target!(|input: Input| {
-    let cap = 64u64 << (input.cap_log2 % 5);
+    let mut cap = 64u64 << (input.cap_log2 % 5);
+    let align = if input.line_aligned {
+        cap = cap.max(256);
+        64
+    } else {
+        8
+    };
     // The stride may be at most the ring less two of the largest records.
     let (max, stride) = match input.stride % 4 {
         0 => (cap / 2 - 16, 0),
@@ -171,14 +181,22 @@ fuzz_target!(|input: Input| {
         2 => (cap / 4 - 16, cap / 16),
         _ => (cap / 4 - 16, cap / 2),
     };
+    // As the writer clamps it: the ring less two of the largest records (a
+    // message of `max` bytes or a restart marker's 8, whichever is larger).
+    let largest = (16 + max.max(8) + align - 1) & !(align - 1);
+    let stride = stride.min(cap.saturating_sub(2 * largest)) & !7;
     let max = max as usize;
-    let cfg = RingConfig::new(cap as usize).slots(3).max_message(max);
+    let cfg = RingConfig::new(cap as usize)
+        .slots(3)
+        .max_message(max)
+        .line_aligned(input.line_aligned);
     let region = HeapRegion::new(cfg.region_size());
     let ring = Ring::create(&region, &cfg).unwrap();
     let mut w = ring.writer().unwrap();
     w.set_intent_stride(stride as usize);
     let mut model = Model {
         cap,
+        align,
         max,
         msgs: Vec::new(),
         published: 0,
