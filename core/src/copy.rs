@@ -48,7 +48,10 @@ pub(crate) fn copy_out(data: &[AtomicU64], word: usize, dst: &mut [u8]) {
     }
     if let Some(w) = words.get(chunks.len()).filter(|_| !rest.is_empty()) {
         let bytes = w.load(Ordering::Relaxed).to_ne_bytes();
-        rest.copy_from_slice(&bytes[..rest.len()]);
+        // At most 7 bytes: a loop, not a call to memcpy.
+        for (d, b) in rest.iter_mut().zip(bytes) {
+            *d = b;
+        }
     }
 }
 
@@ -68,7 +71,10 @@ pub(crate) fn copy_in(data: &[AtomicU64], word: usize, offset: usize, src: &[u8]
     if head != 0 {
         let n = (W - head).min(src.len());
         let mut bytes = load(data, w).to_ne_bytes();
-        bytes[head..head + n].copy_from_slice(&src[..n]);
+        // At most 7 bytes here and below: loops, not calls to memcpy.
+        for (d, b) in bytes[head..].iter_mut().zip(&src[..n]) {
+            *d = *b;
+        }
         store(data, w, u64::from_ne_bytes(bytes));
         src = &src[n..];
         w += 1;
@@ -83,7 +89,9 @@ pub(crate) fn copy_in(data: &[AtomicU64], word: usize, offset: usize, src: &[u8]
     w += full.len();
     if !rest.is_empty() {
         let mut bytes = load(data, w).to_ne_bytes();
-        bytes[..rest.len()].copy_from_slice(rest);
+        for (d, b) in bytes.iter_mut().zip(rest) {
+            *d = *b;
+        }
         store(data, w, u64::from_ne_bytes(bytes));
     }
 }

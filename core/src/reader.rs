@@ -449,6 +449,7 @@ impl<'a> Reader<'a> {
 
     /// Move past the record at `pos`; a slot publishes `publish` as its
     /// position (the new cursor, or `pos` to keep the record protected).
+    #[inline]
     fn advance(&mut self, pos: u64, rec: &Record, publish: u64) {
         self.cursor = pos + rec.size;
         self.seq = rec.seq.wrapping_add(1);
@@ -513,6 +514,22 @@ impl<'a> Reader<'a> {
     /// and laps on the way.
     #[inline(always)]
     fn next(&mut self) -> Result<Next, ReadError> {
+        // The common case first, without the loop below, so the record's
+        // fields stay in registers: the message expected, at the cursor.
+        if self.pending_restart.is_none() {
+            if let Peek::Record(rec) = self.ring.peek(self.cursor) {
+                if rec.kind == kind::MESSAGE && rec.seq == self.seq {
+                    return Ok(Next::Record(self.cursor, rec));
+                }
+            }
+        }
+        self.next_slow()
+    }
+
+    /// [`Reader::next`] for everything else: padding, restarts, laps, an
+    /// empty cursor, damage.
+    #[inline(never)]
+    fn next_slow(&mut self) -> Result<Next, ReadError> {
         // Losses count from where this call began, padding skipped included.
         let origin = self.cursor;
         // A lap lands on a record; padding and one restart marker take two more turns.
