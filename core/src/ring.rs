@@ -614,7 +614,7 @@ impl<'a> Ring<'a> {
     /// whether header bytes from shared memory describe a record.
     #[inline(always)]
     fn frame(&self, pos: u64) -> Option<Frame> {
-        if !pos.is_multiple_of(8) {
+        if !pos.is_multiple_of(self.geo.align) {
             return None;
         }
         self.frame_of(
@@ -680,7 +680,7 @@ impl<'a> Ring<'a> {
         // Positions this close to the end of the 64-bit range (centuries of
         // traffic) come from damaged memory, and a position past a record
         // must not overflow.
-        if !pos.is_multiple_of(8) || pos > u64::MAX - 2 * layout::MAX_CAPACITY {
+        if !pos.is_multiple_of(self.geo.align) || pos > u64::MAX - 2 * layout::MAX_CAPACITY {
             return Peek::Bad;
         }
         let w0 = copy::load(self.data, ((pos & self.geo.mask) / 8) as usize);
@@ -780,9 +780,15 @@ impl<'a> Ring<'a> {
     /// Acquire fence pairs with the producer's Release fence after it raised the
     /// intent, so if any byte read came from a later lap, the intent seen here
     /// covers it.
+    ///
+    /// An intent at or below `pos` went backwards (a producer restarted the
+    /// positions at 0, or damage): the bytes may be a new stream's, so they
+    /// count as overwritten too. An honest intent is always past any record
+    /// a reader can see.
     #[inline]
     pub(crate) fn overwritten(&self, pos: u64, tolerance: u64) -> bool {
-        self.intent_after_read() > pos.saturating_add(self.geo.capacity - tolerance)
+        let intent = self.intent_after_read();
+        intent > pos.saturating_add(self.geo.capacity - tolerance) || intent <= pos
     }
 
     /// The producer's intent, loaded after an Acquire fence that orders every

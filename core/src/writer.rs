@@ -220,6 +220,7 @@ impl<'a> Writer<'a> {
             fence(Ordering::Release);
             copy::store(ring.data, ((fresh & geo.mask) / 8) as usize, 0);
             h.head.store(fresh, Ordering::Release);
+            h.latest.store(fresh, Ordering::Release);
             h.tail.store(fresh, Ordering::Release);
         }
         // The records in [pos, intent) that a dead producer may have left

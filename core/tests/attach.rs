@@ -528,6 +528,33 @@ fn join_hints_near_the_end_of_positions_do_not_overflow() {
     }
 }
 
+/// An intent that went backwards (a producer that restarted the positions at
+/// 0, or damage) means the bytes at a reader's cursor may be a new stream's:
+/// the reader must not deliver them as the message it expected there.
+#[test]
+fn an_intent_gone_backwards_is_never_read_as_the_expected_record() {
+    let region = boxed::<SIZE>();
+    let cfg = RingConfig::new(CAP).slots(2);
+    let ring = Ring::create(&*region, &cfg).unwrap();
+    let mut w = ring.writer().unwrap();
+    for i in 0..5u64 {
+        w.write(&i.to_le_bytes()).unwrap();
+    }
+    let mut r = ring.reader(Start::Oldest).unwrap();
+    let mut buf = [0u8; 64];
+    for seq in 0..2 {
+        assert_eq!(r.try_read(&mut buf).unwrap().message().unwrap().seq, seq);
+    }
+    // The record at the cursor is intact, but the intent now lies below it.
+    poke(&region, field::TAIL_INTENT, 16);
+    for _ in 0..4 {
+        assert!(
+            !matches!(r.try_read(&mut buf), Ok(Read::Message(_))),
+            "delivered bytes the producer may be rewriting"
+        );
+    }
+}
+
 /// A restart marker carries 8 bytes even where messages may carry fewer
 /// (the default limit of a 64-byte ring is 0): readers see the restart, not
 /// damage.
