@@ -567,8 +567,7 @@ impl<'a> Reader<'a> {
                     self.cursor = next;
                 }
                 Peek::Record(rec) => {
-                    let in_order = rec.kind == kind::RESTART || rec.seq == self.seq;
-                    if !in_order {
+                    if !rec.follows(self.seq) {
                         if ring.overwritten(pos, self.tolerance()) {
                             return self.lapped(origin);
                         }

@@ -100,15 +100,14 @@ impl RingConfig {
         self
     }
     fn flags(&self) -> u64 {
-        let mut f = 0;
-        if self.checksum {
-            f |= flags::CHECKSUM;
-        }
-        if self.line_aligned {
-            f |= flags::LINE_ALIGN;
-        }
-        f
+        flag_bits(self.checksum, self.line_aligned)
     }
+}
+
+/// The header `flags` for a ring's options.
+const fn flag_bits(checksum: bool, line_aligned: bool) -> u64 {
+    (if checksum { flags::CHECKSUM } else { 0 })
+        | (if line_aligned { flags::LINE_ALIGN } else { 0 })
 }
 
 /// The sizes of a ring, validated once and then never re-read from shared memory.
@@ -165,14 +164,7 @@ impl Geometry {
     }
 
     fn flags(&self) -> u64 {
-        let mut f = 0;
-        if self.checksum {
-            f |= flags::CHECKSUM;
-        }
-        if self.align != layout::RECORD_ALIGN as u64 {
-            f |= flags::LINE_ALIGN;
-        }
-        f
+        flag_bits(self.checksum, self.align != layout::RECORD_ALIGN as u64)
     }
 
     /// Largest intent stride: two of the largest records and a stride must fit
@@ -455,6 +447,13 @@ pub(crate) struct Record {
 }
 
 impl Record {
+    /// Whether this record may stand where the message `seq` is expected: it
+    /// is that message, or a restart marker (which may start a new numbering).
+    #[inline]
+    pub(crate) fn follows(&self, seq: u64) -> bool {
+        self.kind == kind::RESTART || self.seq == seq
+    }
+
     /// The sequence number of the message after this record: a message
     /// takes one, a restart marker carries the next one.
     #[inline]
@@ -614,13 +613,25 @@ impl<'a> Ring<'a> {
     /// whether header bytes from shared memory describe a record.
     #[inline(always)]
     fn frame(&self, pos: u64) -> Option<Frame> {
-        if !pos.is_multiple_of(self.geo.align) {
+        self.frame_of(pos, self.first_word(pos)?)
+    }
+
+    /// The first word of the record that would start at `pos`, or `None`
+    /// for a position no record can start at: off the ring's record
+    /// alignment, or so close to the end of the 64-bit range (centuries of
+    /// traffic: damaged memory) that a position past a record could overflow.
+    #[inline(always)]
+    fn first_word(&self, pos: u64) -> Option<u64> {
+        if !pos.is_multiple_of(self.geo.align) || pos > u64::MAX - 2 * layout::MAX_CAPACITY {
             return None;
         }
-        self.frame_of(
-            pos,
-            copy::load(self.data, ((pos & self.geo.mask) / 8) as usize),
-        )
+        Some(copy::load(self.data, self.word_of(pos)))
+    }
+
+    /// Word index in the data area of position `pos`.
+    #[inline(always)]
+    pub(crate) fn word_of(&self, pos: u64) -> usize {
+        ((pos & self.geo.mask) / 8) as usize
     }
 
     /// [`Ring::frame`] for a first header word `w0` already loaded from `pos`
@@ -677,13 +688,9 @@ impl<'a> Ring<'a> {
     /// makes the rest of the record (header and payload) visible here.
     #[inline]
     pub(crate) fn peek(&self, pos: u64) -> Peek {
-        // Positions this close to the end of the 64-bit range (centuries of
-        // traffic) come from damaged memory, and a position past a record
-        // must not overflow.
-        if !pos.is_multiple_of(self.geo.align) || pos > u64::MAX - 2 * layout::MAX_CAPACITY {
+        let Some(w0) = self.first_word(pos) else {
             return Peek::Bad;
-        }
-        let w0 = copy::load(self.data, ((pos & self.geo.mask) / 8) as usize);
+        };
         if w0 == 0 {
             return Peek::Empty;
         }
@@ -696,7 +703,7 @@ impl<'a> Ring<'a> {
                 next: pos.saturating_add(f.size),
             };
         }
-        let word = ((pos & self.geo.mask) / 8) as usize;
+        let word = self.word_of(pos);
         let seq = copy::load(self.data, word + 1);
         let sum = if self.geo.checksum {
             copy::load(self.data, word + 2)
@@ -755,20 +762,17 @@ impl<'a> Ring<'a> {
         let mut at = from;
         let mut newest = None;
         for _ in 0..self.walk_limit() {
-            let next = match self.peek(at) {
-                Peek::Padding { next } => next,
-                Peek::Record(r) if r.kind == kind::RESTART || r.seq == seq => {
-                    if at.saturating_add(r.size).saturating_add(8) > intent {
-                        break;
-                    }
-                    newest = Some((at, r));
-                    seq = r.seq_after();
-                    at + r.size
-                }
+            let (next, rec) = match self.peek(at) {
+                Peek::Padding { next } => (next, None),
+                Peek::Record(r) if r.follows(seq) => (at + r.size, Some(r)),
                 _ => break,
             };
             if next.saturating_add(8) > intent {
                 break;
+            }
+            if let Some(r) = rec {
+                newest = Some((at, r));
+                seq = r.seq_after();
             }
             at = next;
         }

@@ -218,7 +218,7 @@ impl<'a> Writer<'a> {
             w.intent = fresh.saturating_add(8);
             h.tail_intent.store(w.intent, Ordering::Relaxed);
             fence(Ordering::Release);
-            copy::store(ring.data, ((fresh & geo.mask) / 8) as usize, 0);
+            copy::store(ring.data, ring.word_of(fresh), 0);
             h.head.store(fresh, Ordering::Release);
             h.latest.store(fresh, Ordering::Release);
             h.tail.store(fresh, Ordering::Release);
@@ -232,7 +232,7 @@ impl<'a> Writer<'a> {
         if w.pos.saturating_add(8) <= w.intent {
             // Where readers wait for the next record: zero already, unless
             // the memory was damaged; make sure.
-            copy::store(ring.data, ((w.pos & geo.mask) / 8) as usize, 0);
+            copy::store(ring.data, ring.word_of(w.pos), 0);
         }
         // The records the walk found are published already (their first
         // words are in the ring): move `latest` and `tail` over them. Not
@@ -260,10 +260,7 @@ impl<'a> Writer<'a> {
             }
         };
         self.ring.hdr.restart_pos.store(rec, Ordering::Relaxed);
-        let off = rec & self.ring.geo.mask;
-        let word = (off / 8) as usize;
-        let data = self.ring.data;
-        copy::store(data, word + self.ring.geo.header as usize / 8, self.epoch);
+        copy::store(self.ring.data, self.ring.payload_word(rec), self.epoch);
         self.finish_record(rec, end, kind::RESTART, 8, 0);
         // Release: a reader that sees this epoch sees the marker's position.
         self.ring
@@ -614,7 +611,7 @@ impl<'a> Writer<'a> {
     pub fn flush(&mut self) {
         if self.pos != self.published {
             let h = self.ring.hdr;
-            let at = ((self.published & self.ring.geo.mask) / 8) as usize;
+            let at = self.ring.word_of(self.published);
             copy::store_release(self.ring.data, at, self.held);
             self.held = 0;
             // Release: a reader that joins at `latest` (Acquire) sees the
@@ -731,7 +728,7 @@ impl<'a> Writer<'a> {
     fn finish_record(&mut self, rec: u64, end: u64, k: u32, len: u32, tag: u32) {
         let geo = self.ring.geo;
         let data = self.ring.data;
-        let word = ((rec & geo.mask) / 8) as usize;
+        let word = self.ring.word_of(rec);
         let w0 = word0(k, len, tag);
         copy::store(data, word + 1, self.seq.to_le());
         if geo.checksum {
@@ -739,14 +736,14 @@ impl<'a> Writer<'a> {
             let sum = crate::checksum::in_ring(data, payload, w0, self.seq, len as usize);
             copy::store(data, word + 2, sum.to_le());
         }
-        copy::store(data, ((end & geo.mask) / 8) as usize, 0);
+        copy::store(data, self.ring.word_of(end), 0);
         // The word at the writer's position: the record's, or the padding's.
         let (first_at, first) = if rec == self.pos {
             (word, w0)
         } else {
             copy::store_release(data, word, w0.to_le());
             let pad = word0(kind::PADDING, ((rec - self.pos) / 8) as u32, 0);
-            (((self.pos & geo.mask) / 8) as usize, pad)
+            (self.ring.word_of(self.pos), pad)
         };
         if self.pos == self.published {
             self.held = first.to_le();
