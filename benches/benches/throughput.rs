@@ -1,32 +1,15 @@
 //! One producer, one consumer on two threads: messages per second per size,
 //! lossy and lossless (gating), one by one and batched, beside the peers.
 //!
-//! Each iteration is one message; a sample is timed from the moment both
-//! threads pass a barrier until the consumer has the last message (lossless)
-//! or both threads are done (lossy). Waiting threads back off (spin, then
-//! yield) so that on a 2-core machine neither starves the other.
-//!
-//! Peer semantics:
-//! - bcast (both versions) has no gating consumer, so it is made lossless with
-//!   a credit counter: the consumer publishes how many it read (after each
-//!   drained batch and every 64 messages), the producer sends only while the
-//!   messages in flight fit the ring. shmcast's gating reader publishes its
-//!   position after every message instead.
-//! - disruptor moves fixed-size events (`[u8; N]`), not variable-size byte
-//!   messages; its consumers always gate. It is driven through `EventPoller`
-//!   and `try_publish`, so both sides back off like ours.
+//! Each iteration is one message; the runs and the peers' semantics are in
+//! `shmcast_benches::spsc`. Criterion runs one contender after another, so on
+//! a noisy machine the ratios between them drift with the machine: the
+//! `throughput` tool (`cargo run --release -p shmcast-benches --bin
+//! throughput`) alternates them round by round and is the one to quote.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use disruptor::{BusySpin, Polling, Producer as _};
-use shmcast::{Read, Ring, RingConfig, Start};
-use shmcast_benches::{bcast_old_size, leak_aligned, Backoff, Credit, HeapRegion, Patient};
-use std::hint::black_box;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Barrier;
-use std::time::{Duration, Instant};
-
-const CAPACITY: usize = 256 << 10;
-const BATCH: u64 = 64;
+use shmcast_benches::spsc::Contender;
+use std::time::Duration;
 
 fn config() -> Criterion {
     Criterion::default()
@@ -35,289 +18,19 @@ fn config() -> Criterion {
         .sample_size(10)
 }
 
-/// Run `producer` and `consumer` on two threads started together; the time
-/// from the start to the later of their ends.
-fn pair(
-    producer: impl FnOnce() -> Instant + Send,
-    consumer: impl FnOnce() -> Instant + Send,
-) -> Duration {
-    let barrier = Barrier::new(2);
-    std::thread::scope(|s| {
-        let b = &barrier;
-        let p = s.spawn(move || {
-            b.wait();
-            let start = Instant::now();
-            (start, producer())
-        });
-        let c = s.spawn(move || {
-            b.wait();
-            consumer()
-        });
-        let (start, p_end) = p.join().expect("producer");
-        let c_end = c.join().expect("consumer");
-        p_end.max(c_end) - start
-    })
-}
-
-fn shmcast_lossy(iters: u64, msg: &[u8]) -> Duration {
-    let cfg = RingConfig::new(CAPACITY);
-    let region = HeapRegion::new(cfg.region_size());
-    let ring = Ring::create(&region, &cfg).expect("create");
-    let mut w = ring.writer().expect("writer");
-    let mut r = ring.reader(Start::Tail).expect("reader");
-    let done = AtomicBool::new(false);
-    let mut buf = vec![0u8; msg.len()];
-    pair(
-        || {
-            for _ in 0..iters {
-                w.write(black_box(msg)).expect("write");
-            }
-            done.store(true, Ordering::Release);
-            Instant::now()
-        },
-        || {
-            let mut backoff = Backoff::new();
-            loop {
-                match r.try_read(&mut buf).expect("read") {
-                    Read::Message(m) if m.seq + 1 == iters => break,
-                    Read::Empty if done.load(Ordering::Acquire) => {
-                        if matches!(r.try_read(&mut buf).expect("read"), Read::Empty) {
-                            break;
-                        }
-                    }
-                    Read::Empty => backoff.snooze(),
-                    _ => backoff.reset(),
-                }
-            }
-            Instant::now()
-        },
-    )
-}
-
-fn shmcast_gating(iters: u64, msg: &[u8], batch: bool) -> Duration {
-    let cfg = RingConfig::new(CAPACITY).slots(1);
-    let region = HeapRegion::new(cfg.region_size());
-    let ring = Ring::create(&region, &cfg).expect("create");
-    let mut w = ring.writer().expect("writer");
-    let mut r = ring.gating_reader().expect("gating reader");
-    let mut buf = vec![0u8; msg.len()];
-    pair(
-        || {
-            let mut wait = Patient::default();
-            if batch {
-                let mut left = iters;
-                while left > 0 {
-                    let n = left.min(BATCH);
-                    for _ in 0..n {
-                        w.claim_with(msg.len(), &mut wait)
-                            .expect("claim")
-                            .stage_with(black_box(msg));
-                    }
-                    w.flush();
-                    left -= n;
-                }
-            } else {
-                for _ in 0..iters {
-                    w.claim_with(msg.len(), &mut wait)
-                        .expect("claim")
-                        .commit_with(black_box(msg));
-                }
-            }
-            Instant::now()
-        },
-        || {
-            let mut backoff = Backoff::new();
-            let mut got = 0;
-            while got < iters {
-                match r.try_read(&mut buf).expect("read") {
-                    Read::Message(_) => {
-                        got += 1;
-                        backoff.reset();
-                    }
-                    Read::Empty => backoff.snooze(),
-                    other => panic!("a gating reader got {other:?}"),
-                }
-            }
-            Instant::now()
-        },
-    )
-}
-
-/// Messages in flight under the credit counter: three quarters of the ring
-/// (bcast 1.0 reserves up to 2% ahead of the write position, and a frame is
-/// an 8-byte header and the payload padded to 8).
-fn bcast_window(len: usize) -> u64 {
-    (CAPACITY * 3 / 4 / (((len + 7) & !7) + 8)) as u64
-}
-
-fn bcast_rc_credit(iters: u64, msg: &[u8]) -> Duration {
-    use bcast_rc::StorageExt;
-    let storage = bcast_rc::LocalStorage::with_capacity(CAPACITY).into_shared();
-    // bcast handles are not Send: set the ring up here, then join it as the
-    // producer on its thread and read from 0 on the consumer's.
-    drop(storage.clone().into_writer());
-    let credit = Credit::new();
-    let window = bcast_window(msg.len());
-    let mut buf = vec![0u8; msg.len()];
-    pair(
-        || {
-            let mut w = storage.clone().join_writer();
-            let mut cached = 0;
-            for sent in 0..iters {
-                credit.wait_for_room(sent, window, &mut cached);
-                w.send(black_box(msg), true);
-            }
-            Instant::now()
-        },
-        || {
-            let mut r = storage.clone().into_reader_at(0);
-            let mut backoff = Backoff::new();
-            let mut got = 0;
-            while got < iters {
-                match r.receive_next(&mut buf) {
-                    Some(Ok(_)) => {
-                        got += 1;
-                        if got % BATCH == 0 {
-                            credit.set_read(got);
-                        }
-                        backoff.reset();
-                    }
-                    Some(Err(e)) => panic!("bcast under credit: {e}"),
-                    None => {
-                        credit.set_read(got);
-                        backoff.snooze();
-                    }
-                }
-            }
-            Instant::now()
-        },
-    )
-}
-
-fn bcast_old_credit(iters: u64, msg: &[u8]) -> Duration {
-    let bytes = leak_bcast_old();
-    // bcast 0.0.x handles are not Send: reset the ring here (position 0),
-    // then join it on the producer thread and read from 0 on the consumer.
-    let _reset = bcast_old::RingBuffer::new(bytes).into_writer();
-    let credit = Credit::new();
-    let window = bcast_window(msg.len());
-    let mut buf = vec![0u8; msg.len()];
-    let len = msg.len();
-    pair(
-        || {
-            let w = bcast_old::RingBuffer::new(bytes).join_writer();
-            let mut cached = 0;
-            for sent in 0..iters {
-                credit.wait_for_room(sent, window, &mut cached);
-                let mut claim = w.claim(len, true);
-                claim.get_buffer_mut().copy_from_slice(black_box(msg));
-                claim.commit();
-            }
-            Instant::now()
-        },
-        || {
-            let r = bcast_old::RingBuffer::new(bytes)
-                .into_reader()
-                .with_initial_position(0);
-            let mut backoff = Backoff::new();
-            let mut got = 0;
-            while got < iters {
-                match r.receive_next() {
-                    Some(Ok(m)) => {
-                        if m.is_padding {
-                            continue;
-                        }
-                        m.read(&mut buf).expect("bcast 0.0.31 read");
-                        got += 1;
-                        if got % BATCH == 0 {
-                            credit.set_read(got);
-                        }
-                        backoff.reset();
-                    }
-                    Some(Err(e)) => panic!("bcast under credit: {e}"),
-                    None => {
-                        credit.set_read(got);
-                        backoff.snooze();
-                    }
-                }
-            }
-            Instant::now()
-        },
-    )
-}
-
-fn leak_bcast_old() -> &'static [u8] {
-    thread_local! {
-        static BYTES: &'static [u8] = leak_aligned(bcast_old_size(CAPACITY));
-    }
-    BYTES.with(|b| *b)
-}
-
-fn disruptor_pair<const N: usize>(iters: u64) -> Duration {
-    let builder = disruptor::build_single_producer(CAPACITY / N, || [0u8; N], BusySpin);
-    let (mut poller, builder) = builder.new_event_poller();
-    let mut producer = builder.build();
-    let msg = [3u8; N];
-    let mut buf = [0u8; N];
-    pair(
-        || {
-            let mut backoff = Backoff::new();
-            for _ in 0..iters {
-                while producer.try_publish(|e| *e = *black_box(&msg)).is_err() {
-                    backoff.snooze();
-                }
-                backoff.reset();
-            }
-            Instant::now()
-        },
-        || {
-            let mut backoff = Backoff::new();
-            let mut got = 0;
-            while got < iters {
-                match poller.poll() {
-                    Ok(mut events) => {
-                        for e in &mut events {
-                            buf.copy_from_slice(e);
-                            got += 1;
-                        }
-                        backoff.reset();
-                    }
-                    Err(Polling::NoEvents) => backoff.snooze(),
-                    Err(Polling::Shutdown) => break,
-                }
-            }
-            black_box(&buf);
-            Instant::now()
-        },
-    )
-}
-
 fn spsc(c: &mut Criterion) {
     let mut group = c.benchmark_group("spsc");
     group.throughput(Throughput::Elements(1));
     for size in [32usize, 256, 4096] {
         let msg = vec![9u8; size];
-        let id = |name: &str| BenchmarkId::new(name, size);
-        group.bench_function(id("shmcast/lossy"), |b| {
-            b.iter_custom(|n| shmcast_lossy(n, &msg))
-        });
-        group.bench_function(id("shmcast/gating"), |b| {
-            b.iter_custom(|n| shmcast_gating(n, &msg, false))
-        });
-        group.bench_function(id("shmcast/gating-batch-64"), |b| {
-            b.iter_custom(|n| shmcast_gating(n, &msg, true))
-        });
-        group.bench_function(id("bcast-1.0.0-rc.7/credit"), |b| {
-            b.iter_custom(|n| bcast_rc_credit(n, &msg))
-        });
-        group.bench_function(id("bcast-0.0.31/credit"), |b| {
-            b.iter_custom(|n| bcast_old_credit(n, &msg))
-        });
-        group.bench_function(id("disruptor"), |b| match size {
-            32 => b.iter_custom(disruptor_pair::<32>),
-            256 => b.iter_custom(disruptor_pair::<256>),
-            _ => b.iter_custom(disruptor_pair::<4096>),
-        });
+        for contender in Contender::ALL {
+            if !contender.supports(size) {
+                continue;
+            }
+            group.bench_function(BenchmarkId::new(contender.name(), size), |b| {
+                b.iter_custom(|n| contender.run(n, &msg, None).expect("a supported size"))
+            });
+        }
     }
     group.finish();
 }

@@ -2,9 +2,12 @@
 //! on a 2-core machine, clocks, and the memory the peers need.
 //!
 //! The criterion benches live in `benches/` (one file per scenario); the
-//! cross-process latency tool is `src/bin/latency.rs`.
+//! cross-process latency tool is `src/bin/latency.rs`, the alternating
+//! throughput tool `src/bin/throughput.rs` (its runs in [`spsc`]).
 
 use std::sync::atomic::{AtomicU64, Ordering};
+
+pub mod spsc;
 
 pub use shmcast::conformance::HeapRegion;
 

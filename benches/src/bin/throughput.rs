@@ -1,0 +1,161 @@
+//! One producer, one consumer on two threads, shmcast against its peers,
+//! the contenders alternated round by round.
+//!
+//! ```text
+//! cargo run --release -p shmcast-benches --bin throughput -- [--rounds 7]
+//!     [--messages 2000000] [--size 32] [--pin 0,1]
+//!     [--only shmcast/gating,bcast-1.0.0-rc.7/credit,...]
+//! ```
+//!
+//! The runs are those of the criterion bench `throughput`
+//! (`shmcast_benches::spsc`, where the peers' semantics are described). On a
+//! shared machine the speed of two threads changes from one second to the
+//! next (where the scheduler put the vCPUs, what else runs): criterion
+//! measures one contender after another, so its ratios carry that drift.
+//! Here each round runs every contender once, in an order reversed every other
+//! round, and the ratio to bcast 1.0.0-rc.7 is taken within each round, where
+//! the machine was the same for both; the summary gives medians across rounds
+//! and their range. `--pin P,C` runs every producer on CPU P and every
+//! consumer on CPU C, so that the scheduler neither moves them nor puts both
+//! on one CPU (where the lines never leave one cache and the figure is no
+//! longer a cross-core one).
+
+use shmcast_benches::spsc::Contender;
+use std::process::ExitCode;
+
+/// Settings of a run.
+#[derive(Debug)]
+struct Settings {
+    rounds: usize,
+    messages: u64,
+    size: usize,
+    contenders: Vec<Contender>,
+    pin: Option<[usize; 2]>,
+}
+
+fn usage() -> String {
+    let names: Vec<&str> = Contender::ALL.iter().map(|c| c.name()).collect();
+    format!(
+        "usage: throughput [--rounds N] [--messages N] [--size BYTES (1..=65536)] \
+         [--pin PRODUCER_CPU,CONSUMER_CPU] [--only {}]",
+        names.join(",")
+    )
+}
+
+fn number<T: std::str::FromStr>(flag: &str, value: Option<&String>) -> Result<T, String> {
+    value
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| format!("{flag} needs a number"))
+}
+
+fn parse(args: &[String]) -> Result<Settings, String> {
+    let mut s = Settings {
+        rounds: 7,
+        messages: 2_000_000,
+        size: 32,
+        contenders: Contender::ALL.to_vec(),
+        pin: None,
+    };
+    let mut it = args.iter();
+    while let Some(flag) = it.next() {
+        match flag.as_str() {
+            "--rounds" => s.rounds = number(flag, it.next())?,
+            "--messages" => s.messages = number(flag, it.next())?,
+            "--size" => s.size = number(flag, it.next())?,
+            "--pin" => {
+                let list: String = it.next().ok_or("--pin needs two CPUs")?.clone();
+                let cpus: Vec<usize> = list
+                    .split(',')
+                    .map(str::parse)
+                    .collect::<Result<_, _>>()
+                    .map_err(|_| "--pin needs two CPU numbers, producer,consumer")?;
+                let [p, c] = cpus[..] else {
+                    return Err("--pin needs two CPU numbers, producer,consumer".into());
+                };
+                s.pin = Some([p, c]);
+            }
+            "--only" => {
+                let list = it.next().ok_or("--only needs a list")?;
+                s.contenders = list
+                    .split(',')
+                    .map(|c| Contender::parse(c).ok_or_else(|| format!("no contender {c}")))
+                    .collect::<Result<_, _>>()?;
+            }
+            "-h" | "--help" => {
+                println!("{}", usage());
+                std::process::exit(0);
+            }
+            other => return Err(format!("unknown argument {other}")),
+        }
+    }
+    if !(1..=65536).contains(&s.size) || s.rounds == 0 || s.messages == 0 {
+        return Err("bad --size, --rounds or --messages".into());
+    }
+    s.contenders.retain(|c| c.supports(s.size));
+    if s.contenders.is_empty() {
+        return Err(format!("no contender moves {}-byte messages", s.size));
+    }
+    Ok(s)
+}
+
+/// The median and the range of `v` (not empty).
+fn spread(mut v: Vec<f64>) -> (f64, f64, f64) {
+    v.sort_by(f64::total_cmp);
+    (v[v.len() / 2], v[0], v[v.len() - 1])
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let s = match parse(&args) {
+        Ok(s) => s,
+        Err(msg) => {
+            eprintln!("throughput: {msg}\n{}", usage());
+            return ExitCode::from(2);
+        }
+    };
+    let msg = vec![9u8; s.size];
+    // Warm up each contender once (page faults, frequency), not counted.
+    for c in &s.contenders {
+        let _ = c.run((s.messages / 10).max(1), &msg, s.pin);
+    }
+    // Million messages per second, per contender, per round.
+    let mut rates: Vec<Vec<f64>> = vec![Vec::new(); s.contenders.len()];
+    for round in 0..s.rounds {
+        let mut order: Vec<usize> = (0..s.contenders.len()).collect();
+        if round % 2 == 1 {
+            order.reverse();
+        }
+        for i in order {
+            let c = s.contenders[i];
+            let Some(took) = c.run(s.messages, &msg, s.pin) else {
+                continue;
+            };
+            let rate = s.messages as f64 / took.as_secs_f64() / 1e6;
+            eprintln!("round {round} {:>26}: {rate:8.1} M msg/s", c.name());
+            rates[i].push(rate);
+        }
+    }
+    let base = s.contenders.iter().position(|c| *c == Contender::BcastRc);
+    println!(
+        "\n1 producer, 1 consumer, {} bytes ({} rounds x {} messages; M msg/s, median across rounds)\n",
+        s.size, s.rounds, s.messages
+    );
+    println!("| contender | M msg/s | range | MB/s | / bcast-rc (per round) | range |");
+    println!("|---|---|---|---|---|---|");
+    for (c, v) in s.contenders.iter().zip(&rates) {
+        let (med, lo, hi) = spread(v.clone());
+        let ratio = match base {
+            Some(b) => {
+                let (r, rlo, rhi) = spread(v.iter().zip(&rates[b]).map(|(x, y)| x / y).collect());
+                format!("{r:.2}x | {rlo:.2}-{rhi:.2}")
+            }
+            None => "- | -".into(),
+        };
+        println!(
+            "| {} | {med:.1} | {lo:.1}-{hi:.1} | {:.0} | {ratio} |",
+            c.name(),
+            med * s.size as f64
+        );
+    }
+    ExitCode::SUCCESS
+}

@@ -1,0 +1,385 @@
+//! One producer, one consumer on two threads: the runs that the criterion
+//! bench `throughput` and the `throughput` tool (which alternates the
+//! contenders round by round) both time.
+//!
+//! A run is timed from the moment both threads pass a barrier until the
+//! consumer has the last message (lossless) or both threads are done (lossy).
+//! Waiting threads back off (spin, then yield) so that on a 2-core machine
+//! neither starves the other.
+//!
+//! Peer semantics:
+//! - bcast (both versions) has no gating consumer, so it is made lossless with
+//!   a credit counter: the consumer publishes how many it read (after each
+//!   drained batch and every 64 messages), the producer sends only while the
+//!   messages in flight fit the ring. shmcast's gating reader publishes its
+//!   position after every message instead.
+//! - disruptor moves fixed-size events (`[u8; N]`), not variable-size byte
+//!   messages; its consumers always gate. It is driven through `EventPoller`
+//!   and `try_publish`, so both sides back off like ours. Only the sizes in
+//!   [`DISRUPTOR_SIZES`] are built.
+
+use crate::{bcast_old_size, leak_aligned, Backoff, Credit, HeapRegion, Patient};
+use disruptor::{BusySpin, Polling, Producer as _};
+use shmcast::{Read, Ring, RingConfig, Start};
+use std::hint::black_box;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Barrier;
+use std::time::{Duration, Instant};
+
+/// Data bytes of every ring.
+pub const CAPACITY: usize = 256 << 10;
+/// Messages per batch in the batched runs.
+pub const BATCH: u64 = 64;
+/// The event sizes the disruptor runs are built for.
+pub const DISRUPTOR_SIZES: [usize; 3] = [32, 256, 4096];
+
+/// One way of moving messages from one thread to another.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Contender {
+    /// shmcast, a lossy reader.
+    ShmcastLossy,
+    /// shmcast, a gating reader, one message committed at a time.
+    ShmcastGating,
+    /// shmcast, a gating reader, messages staged in batches of [`BATCH`]
+    /// and published by one `flush`.
+    ShmcastGatingBatch,
+    /// bcast 1.0.0-rc.7 under a credit counter.
+    BcastRc,
+    /// bcast 0.0.31 under a credit counter.
+    BcastOld,
+    /// disruptor 4.4 (fixed-size events, gating).
+    Disruptor,
+}
+
+impl Contender {
+    /// Every contender, in the criterion bench's order.
+    pub const ALL: [Contender; 6] = [
+        Contender::ShmcastLossy,
+        Contender::ShmcastGating,
+        Contender::ShmcastGatingBatch,
+        Contender::BcastRc,
+        Contender::BcastOld,
+        Contender::Disruptor,
+    ];
+
+    /// Its name in criterion ids and on the tool's command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Contender::ShmcastLossy => "shmcast/lossy",
+            Contender::ShmcastGating => "shmcast/gating",
+            Contender::ShmcastGatingBatch => "shmcast/gating-batch-64",
+            Contender::BcastRc => "bcast-1.0.0-rc.7/credit",
+            Contender::BcastOld => "bcast-0.0.31/credit",
+            Contender::Disruptor => "disruptor",
+        }
+    }
+
+    /// The contender of that name.
+    pub fn parse(name: &str) -> Option<Contender> {
+        Contender::ALL.into_iter().find(|c| c.name() == name)
+    }
+
+    /// Whether it can move `size`-byte messages.
+    pub fn supports(self, size: usize) -> bool {
+        self != Contender::Disruptor || DISRUPTOR_SIZES.contains(&size)
+    }
+
+    /// Move `iters` messages of `msg.len()` bytes; the time it took, or
+    /// `None` for a size the contender does not support. With `pin`, the
+    /// producer thread runs on CPU `pin[0]` and the consumer on `pin[1]`.
+    pub fn run(self, iters: u64, msg: &[u8], pin: Option<[usize; 2]>) -> Option<Duration> {
+        PIN.with(|p| p.set(pin));
+        Some(match self {
+            Contender::ShmcastLossy => shmcast_lossy(iters, msg),
+            Contender::ShmcastGating => shmcast_gating(iters, msg, false),
+            Contender::ShmcastGatingBatch => shmcast_gating(iters, msg, true),
+            Contender::BcastRc => bcast_rc_credit(iters, msg),
+            Contender::BcastOld => bcast_old_credit(iters, msg),
+            Contender::Disruptor => match msg.len() {
+                32 => disruptor_pair::<32>(iters),
+                256 => disruptor_pair::<256>(iters),
+                4096 => disruptor_pair::<4096>(iters),
+                _ => return None,
+            },
+        })
+    }
+}
+
+thread_local! {
+    /// The CPUs of the run in progress on this thread (see [`Contender::run`]).
+    static PIN: std::cell::Cell<Option<[usize; 2]>> = const { std::cell::Cell::new(None) };
+}
+
+/// Move the calling thread to `cpu`; a failure (no such CPU, not allowed)
+/// leaves it where it is, which only costs the run its pinning.
+fn pin_to(cpu: usize) {
+    let mut set = rustix::thread::CpuSet::new();
+    set.set(cpu);
+    if let Err(e) = rustix::thread::sched_setaffinity(None, &set) {
+        eprintln!("spsc: cannot pin a thread to CPU {cpu}: {e}");
+    }
+}
+
+/// Run `producer` and `consumer` on two threads started together; the time
+/// from the start to the later of their ends.
+fn pair(
+    producer: impl FnOnce() -> Instant + Send,
+    consumer: impl FnOnce() -> Instant + Send,
+) -> Duration {
+    let barrier = Barrier::new(2);
+    let pin = PIN.with(|p| p.get());
+    std::thread::scope(|s| {
+        let b = &barrier;
+        let p = s.spawn(move || {
+            if let Some([cpu, _]) = pin {
+                pin_to(cpu);
+            }
+            b.wait();
+            let start = Instant::now();
+            (start, producer())
+        });
+        let c = s.spawn(move || {
+            if let Some([_, cpu]) = pin {
+                pin_to(cpu);
+            }
+            b.wait();
+            consumer()
+        });
+        let (start, p_end) = p.join().expect("producer");
+        let c_end = c.join().expect("consumer");
+        p_end.max(c_end) - start
+    })
+}
+
+fn shmcast_lossy(iters: u64, msg: &[u8]) -> Duration {
+    let cfg = RingConfig::new(CAPACITY);
+    let region = HeapRegion::new(cfg.region_size());
+    let ring = Ring::create(&region, &cfg).expect("create");
+    let mut w = ring.writer().expect("writer");
+    let mut r = ring.reader(Start::Tail).expect("reader");
+    let done = AtomicBool::new(false);
+    let mut buf = vec![0u8; msg.len()];
+    pair(
+        || {
+            for _ in 0..iters {
+                w.write(black_box(msg)).expect("write");
+            }
+            done.store(true, Ordering::Release);
+            Instant::now()
+        },
+        || {
+            let mut backoff = Backoff::new();
+            loop {
+                match r.try_read(&mut buf).expect("read") {
+                    Read::Message(m) if m.seq + 1 == iters => break,
+                    Read::Empty if done.load(Ordering::Acquire) => {
+                        if matches!(r.try_read(&mut buf).expect("read"), Read::Empty) {
+                            break;
+                        }
+                    }
+                    Read::Empty => backoff.snooze(),
+                    _ => backoff.reset(),
+                }
+            }
+            Instant::now()
+        },
+    )
+}
+
+fn shmcast_gating(iters: u64, msg: &[u8], batch: bool) -> Duration {
+    let cfg = RingConfig::new(CAPACITY).slots(1);
+    let region = HeapRegion::new(cfg.region_size());
+    let ring = Ring::create(&region, &cfg).expect("create");
+    let mut w = ring.writer().expect("writer");
+    let mut r = ring.gating_reader().expect("gating reader");
+    let mut buf = vec![0u8; msg.len()];
+    pair(
+        || {
+            let mut wait = Patient::default();
+            if batch {
+                let mut left = iters;
+                while left > 0 {
+                    let n = left.min(BATCH);
+                    for _ in 0..n {
+                        w.claim_with(msg.len(), &mut wait)
+                            .expect("claim")
+                            .stage_with(black_box(msg));
+                    }
+                    w.flush();
+                    left -= n;
+                }
+            } else {
+                for _ in 0..iters {
+                    w.claim_with(msg.len(), &mut wait)
+                        .expect("claim")
+                        .commit_with(black_box(msg));
+                }
+            }
+            Instant::now()
+        },
+        || {
+            let mut backoff = Backoff::new();
+            let mut got = 0;
+            while got < iters {
+                match r.try_read(&mut buf).expect("read") {
+                    Read::Message(_) => {
+                        got += 1;
+                        backoff.reset();
+                    }
+                    Read::Empty => backoff.snooze(),
+                    other => panic!("a gating reader got {other:?}"),
+                }
+            }
+            Instant::now()
+        },
+    )
+}
+
+/// Messages in flight under the credit counter: three quarters of the ring
+/// (bcast 1.0 reserves up to 2% ahead of the write position, and a frame is
+/// an 8-byte header and the payload padded to 8).
+fn bcast_window(len: usize) -> u64 {
+    (CAPACITY * 3 / 4 / (((len + 7) & !7) + 8)) as u64
+}
+
+fn bcast_rc_credit(iters: u64, msg: &[u8]) -> Duration {
+    use bcast_rc::StorageExt;
+    let storage = bcast_rc::LocalStorage::with_capacity(CAPACITY).into_shared();
+    // bcast handles are not Send: set the ring up here, then join it as the
+    // producer on its thread and read from 0 on the consumer's.
+    drop(storage.clone().into_writer());
+    let credit = Credit::new();
+    let window = bcast_window(msg.len());
+    let mut buf = vec![0u8; msg.len()];
+    pair(
+        || {
+            let mut w = storage.clone().join_writer();
+            let mut cached = 0;
+            for sent in 0..iters {
+                credit.wait_for_room(sent, window, &mut cached);
+                w.send(black_box(msg), true);
+            }
+            Instant::now()
+        },
+        || {
+            let mut r = storage.clone().into_reader_at(0);
+            let mut backoff = Backoff::new();
+            let mut got = 0;
+            while got < iters {
+                match r.receive_next(&mut buf) {
+                    Some(Ok(_)) => {
+                        got += 1;
+                        if got % BATCH == 0 {
+                            credit.set_read(got);
+                        }
+                        backoff.reset();
+                    }
+                    Some(Err(e)) => panic!("bcast under credit: {e}"),
+                    None => {
+                        credit.set_read(got);
+                        backoff.snooze();
+                    }
+                }
+            }
+            Instant::now()
+        },
+    )
+}
+
+fn bcast_old_credit(iters: u64, msg: &[u8]) -> Duration {
+    let bytes = leak_bcast_old();
+    // bcast 0.0.x handles are not Send: reset the ring here (position 0),
+    // then join it on the producer thread and read from 0 on the consumer.
+    let _reset = bcast_old::RingBuffer::new(bytes).into_writer();
+    let credit = Credit::new();
+    let window = bcast_window(msg.len());
+    let mut buf = vec![0u8; msg.len()];
+    let len = msg.len();
+    pair(
+        || {
+            let w = bcast_old::RingBuffer::new(bytes).join_writer();
+            let mut cached = 0;
+            for sent in 0..iters {
+                credit.wait_for_room(sent, window, &mut cached);
+                let mut claim = w.claim(len, true);
+                claim.get_buffer_mut().copy_from_slice(black_box(msg));
+                claim.commit();
+            }
+            Instant::now()
+        },
+        || {
+            let r = bcast_old::RingBuffer::new(bytes)
+                .into_reader()
+                .with_initial_position(0);
+            let mut backoff = Backoff::new();
+            let mut got = 0;
+            while got < iters {
+                match r.receive_next() {
+                    Some(Ok(m)) => {
+                        if m.is_padding {
+                            continue;
+                        }
+                        m.read(&mut buf).expect("bcast 0.0.31 read");
+                        got += 1;
+                        if got % BATCH == 0 {
+                            credit.set_read(got);
+                        }
+                        backoff.reset();
+                    }
+                    Some(Err(e)) => panic!("bcast under credit: {e}"),
+                    None => {
+                        credit.set_read(got);
+                        backoff.snooze();
+                    }
+                }
+            }
+            Instant::now()
+        },
+    )
+}
+
+fn leak_bcast_old() -> &'static [u8] {
+    thread_local! {
+        static BYTES: &'static [u8] = leak_aligned(bcast_old_size(CAPACITY));
+    }
+    BYTES.with(|b| *b)
+}
+
+fn disruptor_pair<const N: usize>(iters: u64) -> Duration {
+    let builder = disruptor::build_single_producer(CAPACITY / N, || [0u8; N], BusySpin);
+    let (mut poller, builder) = builder.new_event_poller();
+    let mut producer = builder.build();
+    let msg = [3u8; N];
+    let mut buf = [0u8; N];
+    pair(
+        || {
+            let mut backoff = Backoff::new();
+            for _ in 0..iters {
+                while producer.try_publish(|e| *e = *black_box(&msg)).is_err() {
+                    backoff.snooze();
+                }
+                backoff.reset();
+            }
+            Instant::now()
+        },
+        || {
+            let mut backoff = Backoff::new();
+            let mut got = 0;
+            while got < iters {
+                match poller.poll() {
+                    Ok(mut events) => {
+                        for e in &mut events {
+                            buf.copy_from_slice(e);
+                            got += 1;
+                        }
+                        backoff.reset();
+                    }
+                    Err(Polling::NoEvents) => backoff.snooze(),
+                    Err(Polling::Shutdown) => break,
+                }
+            }
+            black_box(&buf);
+            Instant::now()
+        },
+    )
+}
