@@ -2,10 +2,15 @@
 //!
 //! Ring bytes may be overwritten by the producer while a lapped reader copies
 //! them. A plain or volatile read of such bytes is a data race, and so undefined
-//! behaviour, even if the result is then thrown away. Every ring byte is therefore
-//! moved as part of an aligned 64-bit word with a relaxed atomic load or store;
-//! the protocol's fences (in `writer` and `reader`) order those accesses, and the
-//! reader's re-check of the producer's intent decides whether the copy is kept.
+//! behaviour, even if the result is then thrown away. Every ring word is therefore
+//! read and written as a relaxed 64-bit atomic, or (module [`wide`], long copies on
+//! x86-64) by aligned 16-byte accesses that the CPU guarantees atomic and that are
+//! equivalent to two such relaxed accesses; the protocol's fences (in `writer` and
+//! `reader`) order those accesses, and the reader's re-check of the producer's
+//! intent decides whether the copy is kept. Miri and loom run the word loops (the
+//! wide path is assembly, which they cannot run); build with
+//! `--cfg shmcast_word_copy` to use only the word loops everywhere, for example
+//! for a ring in uncached memory, where the 16-byte guarantee does not hold.
 //!
 //! Every function here takes the data area as `&[AtomicU64]` and a word index,
 //! and only indexes that slice, so a bad index panics in debug tests rather than
@@ -40,6 +45,7 @@ pub(crate) fn store_release(data: &[AtomicU64], word: usize, value: u64) {
 #[inline]
 pub(crate) fn copy_out(data: &[AtomicU64], word: usize, dst: &mut [u8]) {
     let words = &data[word..word + dst.len().div_ceil(W)];
+    let (words, dst) = wide::copy_out(words, dst);
     let (chunks, rest) = dst.as_chunks_mut::<W>();
     // Two slice iterators zipped: one index, one bound, one load and one
     // store per word.
@@ -79,20 +85,20 @@ pub(crate) fn copy_in(data: &[AtomicU64], word: usize, offset: usize, src: &[u8]
         src = &src[n..];
         w += 1;
     }
+    let (words, src) = wide::copy_in(&data[w..], src);
     let (chunks, rest) = src.as_chunks::<W>();
     // One bounds check for the whole run of full words, then a loop of one
     // load and one store per word (two slice iterators zipped).
-    let full = &data[w..w + chunks.len()];
+    let (full, after) = words.split_at(chunks.len());
     for (chunk, word) in chunks.iter().zip(full) {
         word.store(u64::from_ne_bytes(*chunk), Ordering::Relaxed);
     }
-    w += full.len();
     if !rest.is_empty() {
-        let mut bytes = load(data, w).to_ne_bytes();
+        let mut bytes = load(after, 0).to_ne_bytes();
         for (d, b) in bytes.iter_mut().zip(rest) {
             *d = *b;
         }
-        store(data, w, u64::from_ne_bytes(bytes));
+        store(after, 0, u64::from_ne_bytes(bytes));
     }
 }
 
@@ -107,6 +113,278 @@ pub(crate) fn fill(data: &[AtomicU64], word: usize, offset: usize, len: usize, b
     }
 }
 
+/// Ring words moved a cache line at a time by aligned 16-byte SSE accesses.
+///
+/// # Why this is as sound as the word loops
+///
+/// Every ring access below must act, for the Rust abstract machine, as relaxed
+/// `AtomicU64` loads or stores of the words it covers: inline assembly may touch
+/// only memory that a call to foreign code could, with effects that some Rust
+/// code could have (Reference, `asm.rules.mem-same-as-ffi`). The vendors
+/// guarantee more than that needs:
+/// - Intel SDM vol. 3A, "Guaranteed Atomic Operations" (section 8.1.1 or 9.1.1
+///   by edition): processors that enumerate AVX (CPUID.01H:ECX bit 28) carry out
+///   the 16-byte accesses of MOVDQA (legacy or VEX.128 encoded) to 16-byte
+///   aligned addresses atomically.
+/// - AMD APM vol. 2, 7.3.2 "Access Atomicity": processors that report AVX
+///   (CPUID Fn0000_0001_ECX bit 28) make cacheable, naturally aligned 16-byte
+///   single loads and stores atomic.
+///
+/// So this path is taken only on `GenuineIntel` and `AuthenticAMD` processors
+/// with that bit, and assumes the ring is in cacheable (write-back) memory, as
+/// every mapping of a file, of /dev/shm or of huge pages is (`--cfg
+/// shmcast_word_copy` turns the path off). A 16-byte access then moves its two
+/// words at one instant, which is one execution of two relaxed accesses in a
+/// row; a racing 8-byte access from the other side (a process that takes the word
+/// loops) sees or produces each word whole, since both accesses are atomic and
+/// lie in one cache line. No mixed-size access and no data race exists at the
+/// language level. Loads never write, so read-only mappings are fine, as they
+/// are for relaxed 8-byte loads. The ring words are atomics (interior
+/// mutability), so writing them through a pointer from a shared reference is
+/// allowed. The legacy encoding needs only SSE, which the target enables; it
+/// needs no AVX state enabled by the operating system (XCR0), since the
+/// guarantee follows the CPUID bit.
+#[cfg(all(
+    target_arch = "x86_64",
+    target_feature = "sse2",
+    not(target_env = "sgx"),
+    not(miri),
+    not(loom),
+    not(shmcast_word_copy)
+))]
+mod wide {
+    use super::W;
+    use crate::sync::AtomicU64;
+    use core::sync::atomic::{AtomicU8, Ordering};
+
+    /// Bytes from which a copy takes this path: below it, setting the path
+    /// up costs more than it saves.
+    const MIN: usize = 128;
+
+    /// Bytes moved by one turn of the loops below: four 16-byte accesses, a
+    /// cache line (one access per turn ran at half the speed of memcpy).
+    pub(super) const BLOCK: usize = 64;
+
+    // A copy this path takes has room for the aligning word and a block.
+    const _: () = assert!(MIN >= W + BLOCK);
+
+    /// Whether 16-byte aligned accesses are atomic here: 0 not yet known, 1
+    /// no, 2 yes.
+    static ATOMIC_16: AtomicU8 = AtomicU8::new(0);
+
+    /// Whether this CPU guarantees aligned 16-byte accesses atomic (its
+    /// vendor and the AVX bit; found once per process, then cached: racing
+    /// first calls each find the same answer).
+    #[inline]
+    pub(super) fn available() -> bool {
+        match ATOMIC_16.load(Ordering::Relaxed) {
+            2 => true,
+            1 => false,
+            _ => detect(),
+        }
+    }
+
+    #[cold]
+    fn detect() -> bool {
+        let yes = documented_vendor()
+            && core::arch::x86_64::__cpuid(0).eax >= 1
+            && core::arch::x86_64::__cpuid(1).ecx & (1 << 28) != 0;
+        ATOMIC_16.store(if yes { 2 } else { 1 }, Ordering::Relaxed);
+        yes
+    }
+
+    /// Whether the vendor is one whose manual gives the guarantee: Intel or
+    /// AMD (the vendor string is in EBX, EDX, ECX of leaf 0, in that order).
+    pub(super) fn documented_vendor() -> bool {
+        let v = core::arch::x86_64::__cpuid(0);
+        let name = [v.ebx, v.edx, v.ecx].map(u32::to_le_bytes);
+        name == [*b"Genu", *b"ineI", *b"ntel"] || name == [*b"Auth", *b"enti", *b"cAMD"]
+    }
+
+    /// Whether `words` starts on a 16-byte boundary.
+    #[inline]
+    pub(super) fn aligned(words: &[AtomicU64]) -> bool {
+        words.as_ptr().addr().is_multiple_of(16)
+    }
+
+    /// Copy the longest run of whole blocks it can from the start of `words`
+    /// to the start of `dst` (after one word, if `words` is not 16-byte
+    /// aligned); what is left, for the word loops. Copies shorter than
+    /// [`MIN`], or on a CPU without the guarantee, are all left.
+    #[inline]
+    pub(super) fn copy_out<'w, 'd>(
+        words: &'w [AtomicU64],
+        dst: &'d mut [u8],
+    ) -> (&'w [AtomicU64], &'d mut [u8]) {
+        if dst.len() < MIN || !available() {
+            return (words, dst);
+        }
+        let (words, dst) = match words.split_first() {
+            Some((first, rest)) if !aligned(words) => {
+                let (head, dst) = dst.split_at_mut(W);
+                head.copy_from_slice(&first.load(Ordering::Relaxed).to_ne_bytes());
+                (rest, dst)
+            }
+            _ => (words, dst),
+        };
+        let n = dst.len().min(words.len() * W) / BLOCK * BLOCK;
+        let (blocks, words) = words.split_at(n / W);
+        let (into, dst) = dst.split_at_mut(n);
+        // SAFETY: `available()` returned true; `blocks` starts 16-byte
+        // aligned (after the aligning word) and `into` has as many bytes,
+        // a multiple of BLOCK.
+        unsafe { load(blocks, into) };
+        (words, dst)
+    }
+
+    /// As [`copy_out`], from `src` into `words`; what is left of both.
+    #[inline]
+    pub(super) fn copy_in<'w, 's>(
+        words: &'w [AtomicU64],
+        src: &'s [u8],
+    ) -> (&'w [AtomicU64], &'s [u8]) {
+        if src.len() < MIN || !available() {
+            return (words, src);
+        }
+        let (words, src) = match (words.split_first(), src.split_first_chunk::<W>()) {
+            (Some((first, rest)), Some((head, src))) if !aligned(words) => {
+                first.store(u64::from_ne_bytes(*head), Ordering::Relaxed);
+                (rest, src)
+            }
+            _ => (words, src),
+        };
+        let n = src.len().min(words.len() * W) / BLOCK * BLOCK;
+        let (blocks, words) = words.split_at(n / W);
+        let (from, src) = src.split_at(n);
+        // SAFETY: as in `copy_out`.
+        unsafe { store(blocks, from) };
+        (words, src)
+    }
+
+    /// Copy `words` into `dst` a block at a time.
+    ///
+    /// # Safety
+    /// [`available()`] returned true, `words` starts on a 16-byte boundary
+    /// and `dst.len() == words.len() * 8` is a multiple of [`BLOCK`].
+    #[inline]
+    pub(super) unsafe fn load(words: &[AtomicU64], dst: &mut [u8]) {
+        debug_assert!(available() && aligned(words));
+        debug_assert!(dst.len() == words.len() * W && dst.len().is_multiple_of(BLOCK));
+        let blocks = dst.len() / BLOCK;
+        if blocks == 0 {
+            return;
+        }
+        // SAFETY: the assembly reads `64 * blocks` bytes from `words` (valid
+        // for that many, 16-byte aligned: the caller's condition) and writes
+        // as many to `dst` (valid for them and borrowed exclusively); the two
+        // do not overlap. Every ring access is an aligned `movdqa`, atomic
+        // because `available()` held (module docs), and so equal to two
+        // relaxed 64-bit loads. The block uses no stack (`nostack`) and no
+        // string instructions (the direction flag is untouched); it changes
+        // only the registers named and the status flags (`preserves_flags` is
+        // not claimed), and not MXCSR.
+        unsafe {
+            core::arch::asm!(
+                "2:",
+                "movdqa {a}, xmmword ptr [{src}]",
+                "movdqa {b}, xmmword ptr [{src} + 16]",
+                "movdqa {c}, xmmword ptr [{src} + 32]",
+                "movdqa {d}, xmmword ptr [{src} + 48]",
+                "movdqu xmmword ptr [{dst}], {a}",
+                "movdqu xmmword ptr [{dst} + 16], {b}",
+                "movdqu xmmword ptr [{dst} + 32], {c}",
+                "movdqu xmmword ptr [{dst} + 48], {d}",
+                "add {src}, 64",
+                "add {dst}, 64",
+                "dec {n}",
+                "jnz 2b",
+                src = inout(reg) words.as_ptr() => _,
+                dst = inout(reg) dst.as_mut_ptr() => _,
+                n = inout(reg) blocks => _,
+                a = out(xmm_reg) _,
+                b = out(xmm_reg) _,
+                c = out(xmm_reg) _,
+                d = out(xmm_reg) _,
+                options(nostack),
+            );
+        }
+    }
+
+    /// Copy `src` into `words` a block at a time.
+    ///
+    /// # Safety
+    /// As [`load`], with `src.len() == words.len() * 8`.
+    #[inline]
+    pub(super) unsafe fn store(words: &[AtomicU64], src: &[u8]) {
+        debug_assert!(available() && aligned(words));
+        debug_assert!(src.len() == words.len() * W && src.len().is_multiple_of(BLOCK));
+        let blocks = src.len() / BLOCK;
+        if blocks == 0 {
+            return;
+        }
+        // SAFETY: as in `load`, with the roles turned: `src` is valid for
+        // reads of `64 * blocks` bytes; `words` is valid for as many, 16-byte
+        // aligned, and may be written through a pointer from a shared
+        // reference because atomics have interior mutability. Every ring
+        // store is an aligned `movdqa`: two relaxed 64-bit stores at one
+        // instant (module docs). Same registers, flags and stack as `load`.
+        unsafe {
+            core::arch::asm!(
+                "2:",
+                "movdqu {a}, xmmword ptr [{src}]",
+                "movdqu {b}, xmmword ptr [{src} + 16]",
+                "movdqu {c}, xmmword ptr [{src} + 32]",
+                "movdqu {d}, xmmword ptr [{src} + 48]",
+                "movdqa xmmword ptr [{dst}], {a}",
+                "movdqa xmmword ptr [{dst} + 16], {b}",
+                "movdqa xmmword ptr [{dst} + 32], {c}",
+                "movdqa xmmword ptr [{dst} + 48], {d}",
+                "add {src}, 64",
+                "add {dst}, 64",
+                "dec {n}",
+                "jnz 2b",
+                src = inout(reg) src.as_ptr() => _,
+                dst = inout(reg) words.as_ptr() => _,
+                n = inout(reg) blocks => _,
+                a = out(xmm_reg) _,
+                b = out(xmm_reg) _,
+                c = out(xmm_reg) _,
+                d = out(xmm_reg) _,
+                options(nostack),
+            );
+        }
+    }
+}
+
+/// Where the wide path is not built: everything is left to the word loops.
+#[cfg(not(all(
+    target_arch = "x86_64",
+    target_feature = "sse2",
+    not(target_env = "sgx"),
+    not(miri),
+    not(loom),
+    not(shmcast_word_copy)
+)))]
+mod wide {
+    use crate::sync::AtomicU64;
+
+    #[inline(always)]
+    pub(super) fn copy_out<'w, 'd>(
+        words: &'w [AtomicU64],
+        dst: &'d mut [u8],
+    ) -> (&'w [AtomicU64], &'d mut [u8]) {
+        (words, dst)
+    }
+
+    #[inline(always)]
+    pub(super) fn copy_in<'w, 's>(
+        words: &'w [AtomicU64],
+        src: &'s [u8],
+    ) -> (&'w [AtomicU64], &'s [u8]) {
+        (words, src)
+    }
+}
+
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
@@ -117,24 +395,118 @@ mod tests {
 
     extern crate std;
 
+    /// Lengths around the word sizes and the wide path's threshold.
+    fn lengths() -> std::vec::Vec<usize> {
+        if cfg!(miri) {
+            (0..18).chain([130]).collect()
+        } else {
+            (0..40)
+                .chain(120..140)
+                .chain([255, 256, 257, 1000, 1001, 1024])
+                .collect()
+        }
+    }
+
+    /// The ring's bytes, read a word at a time (independent of `copy_out`).
+    fn bytes_of(data: &[AtomicU64]) -> std::vec::Vec<u8> {
+        (0..data.len())
+            .flat_map(|i| load(data, i).to_ne_bytes())
+            .collect()
+    }
+
     #[test]
     fn round_trips_every_offset_and_length() {
-        let data = ring(8);
-        for offset in 0..24 {
-            for len in 0..(64 - offset - 8) {
-                let src: std::vec::Vec<u8> = (0..len).map(|i| (i * 7 + offset + 1) as u8).collect();
-                fill(&data, 0, 0, 64, 0xAA);
-                copy_in(&data, 1, offset, &src);
-                let mut all = [0u8; 64];
-                copy_out(&data, 0, &mut all);
-                assert!(all[..8 + offset].iter().all(|&b| b == 0xAA));
-                assert_eq!(&all[8 + offset..8 + offset + len], &src[..]);
-                assert!(all[8 + offset + len..].iter().all(|&b| b == 0xAA));
-                let mut back = std::vec![0u8; len];
-                if offset % 8 == 0 {
-                    copy_out(&data, 1 + offset / 8, &mut back);
-                    assert_eq!(back, src);
+        let words = if cfg!(miri) { 24 } else { 160 };
+        let data = ring(words);
+        for first in [1, 2] {
+            let offsets: std::vec::Vec<usize> = if cfg!(miri) {
+                std::vec![0, 1, 7, 8, 9]
+            } else {
+                (0..24).collect()
+            };
+            for offset in offsets {
+                for len in lengths() {
+                    let src: std::vec::Vec<u8> =
+                        (0..len).map(|i| (i * 7 + offset + 1) as u8).collect();
+                    fill(&data, 0, 0, words * 8, 0xAA);
+                    copy_in(&data, first, offset, &src);
+                    let all = bytes_of(&data);
+                    let at = first * 8 + offset;
+                    assert!(all[..at].iter().all(|&b| b == 0xAA));
+                    assert_eq!(&all[at..at + len], &src[..]);
+                    assert!(all[at + len..].iter().all(|&b| b == 0xAA));
+                    let mut out = std::vec![0u8; words * 8];
+                    copy_out(&data, 0, &mut out);
+                    assert_eq!(out, all);
+                    if offset % 8 == 0 {
+                        let mut back = std::vec![0x55u8; len + 1];
+                        copy_out(&data, first + offset / 8, &mut back[..len]);
+                        assert_eq!(&back[..len], &src[..]);
+                        assert_eq!(back[len], 0x55);
+                    }
                 }
+            }
+        }
+    }
+
+    /// The wide path is on exactly where the CPU documents the guarantee
+    /// (so that the other tests exercise it on such a machine).
+    #[cfg(all(
+        target_arch = "x86_64",
+        target_feature = "sse2",
+        not(target_env = "sgx"),
+        not(miri),
+        not(shmcast_word_copy)
+    ))]
+    #[test]
+    fn wide_path_follows_the_cpu() {
+        let avx = std::arch::is_x86_feature_detected!("avx");
+        assert_eq!(wide::available(), avx && wide::documented_vendor());
+    }
+
+    /// The assembly itself, against a word-by-word oracle, both alignments
+    /// of the caller's buffer.
+    #[cfg(all(
+        target_arch = "x86_64",
+        target_feature = "sse2",
+        not(target_env = "sgx"),
+        not(miri),
+        not(shmcast_word_copy)
+    ))]
+    #[test]
+    fn wide_moves_whole_blocks_exactly() {
+        if !wide::available() {
+            return;
+        }
+        let data = ring(8 * 9 + 2);
+        let start = if wide::aligned(&data) { 0 } else { 1 };
+        for blocks in [0usize, 1, 2, 9] {
+            let words = &data[start..start + 8 * blocks];
+            let src: std::vec::Vec<u8> = (0..64 * blocks).map(|i| (i * 13 + 5) as u8).collect();
+            for w in &data {
+                w.store(u64::MAX, Ordering::Relaxed);
+            }
+            // SAFETY: `available()` held; `words` starts 16-byte aligned and
+            // has `8 * blocks` words for the `64 * blocks` bytes of `src`.
+            unsafe { wide::store(words, &src) };
+            for (i, w) in data.iter().enumerate() {
+                let want = match i.checked_sub(start) {
+                    Some(k) if k < 8 * blocks => {
+                        u64::from_ne_bytes(src[8 * k..8 * k + 8].try_into().unwrap())
+                    }
+                    _ => u64::MAX,
+                };
+                assert_eq!(w.load(Ordering::Relaxed), want, "word {i}, {blocks} blocks");
+            }
+            for skew in [0, 1] {
+                let mut dst = std::vec![0x5Au8; 64 * blocks + 2];
+                // SAFETY: as above, into `64 * blocks` bytes.
+                unsafe { wide::load(words, &mut dst[skew..skew + 64 * blocks]) };
+                assert_eq!(&dst[skew..skew + 64 * blocks], &src[..]);
+                assert!(dst[..skew]
+                    .iter()
+                    .chain(&dst[skew + 64 * blocks..])
+                    .all(|&b| b == 0x5A));
             }
         }
     }

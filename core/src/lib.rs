@@ -20,8 +20,13 @@
 //!   pattern yields a typed error or a well-formed message: no panic, no
 //!   out-of-bounds access, no unbounded loop.
 //! - **No data race.** Ring bytes are only ever accessed as aligned 64-bit
-//!   atomic words (`copy`), ordered by the intent protocol's fences (see
-//!   [`writer`]); correct on weakly ordered CPUs, checked by Miri and loom.
+//!   relaxed atomic words, or, for long copies on Intel and AMD x86-64 CPUs
+//!   with AVX, by aligned 16-byte accesses that those CPUs guarantee atomic
+//!   and that equal two such word accesses (`copy`, where the argument is);
+//!   ordered by the intent protocol's fences (see [`writer`]); correct on
+//!   weakly ordered CPUs. Miri and loom check the word accesses (the 16-byte
+//!   path is assembly they cannot run; `--cfg shmcast_word_copy` turns it
+//!   off, for a ring in uncached memory).
 //! - **Nothing half-written is published.** A [`Claim`] dropped without
 //!   commit (including by a panic) aborts; a staged batch is invisible until
 //!   [`Writer::flush`].
