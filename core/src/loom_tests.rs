@@ -239,3 +239,33 @@ fn loom_no_lost_wake_up() {
         consumer.join().unwrap();
     });
 }
+
+/// A producer that dies (its writer forgotten: no release of anything) is
+/// taken over by a thread that learnt of the death only through a relaxed
+/// flag, so nothing orders the dead producer's stores before the new one's
+/// reads. The new producer must still go on after the message the dead one
+/// published: a sequence number is never used twice.
+#[test]
+fn loom_take_over_from_a_producer_that_died() {
+    use loom::sync::atomic::AtomicBool;
+    let mut b = loom::model::Builder::new();
+    b.preemption_bound = Some(PREEMPTIONS);
+    b.check(|| {
+        let parts = Parts::new(64);
+        let dead = Arc::new(AtomicBool::new(false));
+        let (p, d) = (parts.clone(), dead.clone());
+        let first = thread::spawn(move || {
+            let mut w = p.ring().writer().unwrap();
+            assert_eq!(w.write(&payload(0)).unwrap(), 0);
+            core::mem::forget(w);
+            d.store(true, crate::sync::Ordering::Relaxed);
+        });
+        while !dead.load(crate::sync::Ordering::Relaxed) {
+            thread::yield_now();
+        }
+        let mut w = parts.ring().take_over(crate::Continuation::Continue);
+        assert_eq!(w.write(&payload(1)).unwrap(), 1);
+        drop(w);
+        first.join().unwrap();
+    });
+}

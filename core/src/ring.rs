@@ -550,14 +550,28 @@ impl<'a> Ring<'a> {
     pub fn take_over(self, how: Continuation) -> Writer<'a> {
         let epoch = self.next_epoch();
         self.hdr.producer.store(epoch, Ordering::Release);
+        // A producer that died released nothing, so nothing orders its last
+        // stores of the stream's words before our loads of them, which could
+        // then return older values (and a sequence number be used twice). A
+        // read-modify-write (adding 0) reads the last value in a word's
+        // modification order, and no later load of that word here can read an
+        // older one. (Only here: in `writer`, the claim of the producer word
+        // acquires what the previous producer released.)
+        let h = self.hdr;
+        for word in [&h.tail, &h.tail_intent, &h.head, &h.latest] {
+            word.fetch_add(0, Ordering::AcqRel);
+        }
         Writer::start(self, epoch, how)
     }
 
     /// The epoch a new producer takes: never 0, which marks "no producer".
+    /// Read by a read-modify-write (adding 0): it returns the newest epoch
+    /// even when the producer before died without a release that orders its
+    /// store of it before this read (see `Writer::start`).
     fn next_epoch(&self) -> u64 {
         self.hdr
             .epoch
-            .load(Ordering::Acquire)
+            .fetch_add(0, Ordering::AcqRel)
             .wrapping_add(1)
             .max(1)
     }

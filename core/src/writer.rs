@@ -139,6 +139,9 @@ impl<'a> Writer<'a> {
     pub(crate) fn start(ring: Ring<'a>, epoch: u64, how: Continuation) -> Writer<'a> {
         let h = ring.hdr;
         let geo = ring.geo;
+        // The last values: a producer before us released the producer word
+        // (our claim of it acquired), or `Ring::take_over` has read each of
+        // these words by a read-modify-write.
         let tail = h.tail.load(Ordering::Acquire);
         let intent = h.tail_intent.load(Ordering::Relaxed);
         let head = h.head.load(Ordering::Relaxed);
