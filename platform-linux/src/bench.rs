@@ -80,6 +80,8 @@ pub struct Params {
     pub rate: Option<u64>,
     /// Ring capacity in bytes (a power of two).
     pub capacity: usize,
+    /// Records start on 64-byte lines (`RingConfig::line_aligned`).
+    pub line_aligned: bool,
 }
 
 impl Params {
@@ -89,6 +91,7 @@ impl Params {
         RingConfig::new(self.capacity)
             .slots(self.consumers)
             .max_message(self.size.max(STAMP_LEN))
+            .line_aligned(self.line_aligned)
     }
 
     /// Check the parameters before anything is created.
@@ -701,6 +704,7 @@ mod tests {
             mode: Mode::Lossy,
             rate: None,
             capacity: 1 << 16,
+            line_aligned: false,
         };
         assert!(ok.check().is_ok());
         assert!(Params { size: 8, ..ok }.check().is_err());

@@ -660,6 +660,25 @@ fn bench_reports_counts_and_percentiles() {
         let samples = figure_after(latency, "over");
         assert!(samples > 0 && samples <= 6000, "{latency}");
     }
+    // Over a line-aligned ring: every message still arrives, and the header
+    // line says how the records are laid out.
+    let out = ok(
+        &[
+            "bench",
+            "--messages",
+            "2000",
+            "--mode",
+            "gating",
+            "--line-aligned",
+        ],
+        "",
+    );
+    assert!(out.contains("records line-aligned"), "{out}");
+    assert_eq!(figure_after(&out, "producer: sent"), 2000, "{out}");
+    assert!(
+        out.contains("received + lost = sent for every consumer"),
+        "{out}"
+    );
     // Paced, over a file ring: the ring is removed afterwards.
     let (_guard, path) = Ring::file("bench");
     let p = path.to_str().unwrap();

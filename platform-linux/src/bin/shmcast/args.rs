@@ -247,6 +247,9 @@ pub struct BenchArgs {
     /// Ring capacity (power of two; suffixes K, M, G).
     #[arg(long, value_name = "BYTES", default_value = "1M", value_parser = parse_size)]
     pub capacity: usize,
+    /// Records start on 64-byte cache lines (as `create --line-aligned`).
+    #[arg(long)]
+    pub line_aligned: bool,
     /// Run over a ring in this file instead of a fresh /dev/shm name (it
     /// must not exist; it is removed afterwards).
     #[arg(long, value_name = "FILE")]

@@ -10,7 +10,7 @@ use shmcast_linux::bench::{
 use shmcast_linux::ShmRing;
 
 use crate::args::{BenchArgs, BenchMode};
-use crate::output::{bytes, count, duration_ns, rate};
+use crate::output::{bytes, count, duration_ns, rate, records};
 use crate::spawn::{Finished, Place, Run};
 use crate::{Failure, Outcome};
 
@@ -26,6 +26,7 @@ pub fn run(a: &BenchArgs) -> Outcome {
         },
         rate: a.rate,
         capacity: a.capacity,
+        line_aligned: a.line_aligned,
     };
     params.check().map_err(Failure::Usage)?;
     let place = match (&a.path, a.hugepages) {
@@ -35,7 +36,7 @@ pub fn run(a: &BenchArgs) -> Outcome {
     };
     let mut run = Run::create("shmcast-bench", place, &params.ring_config())?;
     println!(
-        "shmcast bench: 1 producer, {} {} consumer{}, {} messages of {}{}, ring {} of {}",
+        "shmcast bench: 1 producer, {} {} consumer{}, {} messages of {}{}, ring {} of {}, records {}",
         params.consumers,
         params.mode.name(),
         if params.consumers == 1 { "" } else { "s" },
@@ -47,6 +48,7 @@ pub fn run(a: &BenchArgs) -> Outcome {
             .unwrap_or_default(),
         run.location().display(),
         bytes(run.ring().ring().capacity() as u64),
+        records(run.ring().ring().line_aligned()),
     );
     let (producer, consumers) = spawn_and_wait(&mut run, &params, None)?;
     drop(run);

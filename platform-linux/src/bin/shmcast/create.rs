@@ -4,7 +4,7 @@ use shmcast::RingConfig;
 use shmcast_linux::{Options, ShmRing};
 
 use crate::args::CreateArgs;
-use crate::output::bytes;
+use crate::output::{bytes, records};
 use crate::{Failure, Outcome};
 
 /// Create the ring and say what was made.
@@ -34,11 +34,7 @@ pub fn run(a: &CreateArgs) -> Outcome {
         bytes(r.max_message() as u64),
         r.slot_count(),
         if r.checksum() { "on" } else { "off" },
-        if r.line_aligned() {
-            "line-aligned"
-        } else {
-            "packed"
-        },
+        records(r.line_aligned()),
         a.mode
     );
     Ok(())

@@ -40,6 +40,7 @@ pub fn run(a: &DemoArgs) -> Outcome {
         mode: Mode::Lossy,
         rate: Some(RATE),
         capacity: CAPACITY,
+        line_aligned: false,
     };
     params.check().map_err(Failure::Runtime)?;
     let place = match &a.path {

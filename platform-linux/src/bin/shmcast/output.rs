@@ -206,6 +206,16 @@ pub fn rate(per_sec: f64) -> String {
     format!("{v:.digits$}{suffix}")
 }
 
+/// How a ring lays its records out, in the words `create`, `stat` and
+/// `bench` print.
+pub fn records(line_aligned: bool) -> &'static str {
+    if line_aligned {
+        "line-aligned"
+    } else {
+        "packed"
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -47,6 +47,7 @@ pub fn run(a: &RoleArgs) -> Outcome {
                 mode: Mode::Lossy,
                 rate: *rate,
                 capacity: ring.ring().capacity(),
+                line_aligned: ring.ring().line_aligned(),
             };
             let report = bench::produce(&ring, &params, interrupt::flag())?;
             println!("{}", report.to_line());

@@ -15,7 +15,7 @@ use shmcast_linux::hugepages::mount_page_size;
 use shmcast_linux::{Options, ReadOnlyShm};
 
 use crate::args::StatArgs;
-use crate::output::{bytes, json_array, JsonObject};
+use crate::output::{bytes, json_array, records, JsonObject};
 use crate::{interrupt, Outcome};
 
 /// Time between refreshes with `--watch`.
@@ -143,11 +143,7 @@ fn text(s: &Snapshot) -> String {
         bytes(s.max_message),
         s.slots.len(),
         if s.checksum { "on" } else { "off" },
-        if s.line_aligned {
-            "line-aligned"
-        } else {
-            "packed"
-        },
+        records(s.line_aligned),
         bytes(s.file_size),
         s.huge_page
             .map(|p| format!(" on {} huge pages", bytes(p)))
