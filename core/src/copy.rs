@@ -211,7 +211,7 @@ mod wide {
     /// to the start of `dst` (after one word, if `words` is not 16-byte
     /// aligned); what is left, for the word loops. Copies shorter than
     /// [`MIN`], or on a CPU without the guarantee, are all left.
-    #[inline]
+    #[inline(always)]
     pub(super) fn copy_out<'w, 'd>(
         words: &'w [AtomicU64],
         dst: &'d mut [u8],
@@ -219,6 +219,16 @@ mod wide {
         if dst.len() < MIN || !available() {
             return (words, dst);
         }
+        bulk_out(words, dst)
+    }
+
+    /// [`copy_out`] past its checks, out of line so that short copies pay
+    /// only the length comparison.
+    #[inline(never)]
+    fn bulk_out<'w, 'd>(
+        words: &'w [AtomicU64],
+        dst: &'d mut [u8],
+    ) -> (&'w [AtomicU64], &'d mut [u8]) {
         let (words, dst) = match words.split_first() {
             Some((first, rest)) if !aligned(words) => {
                 let (head, dst) = dst.split_at_mut(W);
@@ -238,7 +248,7 @@ mod wide {
     }
 
     /// As [`copy_out`], from `src` into `words`; what is left of both.
-    #[inline]
+    #[inline(always)]
     pub(super) fn copy_in<'w, 's>(
         words: &'w [AtomicU64],
         src: &'s [u8],
@@ -246,6 +256,12 @@ mod wide {
         if src.len() < MIN || !available() {
             return (words, src);
         }
+        bulk_in(words, src)
+    }
+
+    /// [`copy_in`] past its checks, out of line.
+    #[inline(never)]
+    fn bulk_in<'w, 's>(words: &'w [AtomicU64], src: &'s [u8]) -> (&'w [AtomicU64], &'s [u8]) {
         let (words, src) = match (words.split_first(), src.split_first_chunk::<W>()) {
             (Some((first, rest)), Some((head, src))) if !aligned(words) => {
                 first.store(u64::from_ne_bytes(*head), Ordering::Relaxed);
