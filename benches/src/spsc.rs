@@ -88,26 +88,20 @@ impl Contender {
     /// `None` for a size the contender does not support. With `pin`, the
     /// producer thread runs on CPU `pin[0]` and the consumer on `pin[1]`.
     pub fn run(self, iters: u64, msg: &[u8], pin: Option<[usize; 2]>) -> Option<Duration> {
-        PIN.with(|p| p.set(pin));
         Some(match self {
-            Contender::ShmcastLossy => shmcast_lossy(iters, msg),
-            Contender::ShmcastGating => shmcast_gating(iters, msg, false),
-            Contender::ShmcastGatingBatch => shmcast_gating(iters, msg, true),
-            Contender::BcastRc => bcast_rc_credit(iters, msg),
-            Contender::BcastOld => bcast_old_credit(iters, msg),
+            Contender::ShmcastLossy => shmcast_lossy(iters, msg, pin),
+            Contender::ShmcastGating => shmcast_gating(iters, msg, false, pin),
+            Contender::ShmcastGatingBatch => shmcast_gating(iters, msg, true, pin),
+            Contender::BcastRc => bcast_rc_credit(iters, msg, pin),
+            Contender::BcastOld => bcast_old_credit(iters, msg, pin),
             Contender::Disruptor => match msg.len() {
-                32 => disruptor_pair::<32>(iters),
-                256 => disruptor_pair::<256>(iters),
-                4096 => disruptor_pair::<4096>(iters),
+                32 => disruptor_pair::<32>(iters, pin),
+                256 => disruptor_pair::<256>(iters, pin),
+                4096 => disruptor_pair::<4096>(iters, pin),
                 _ => return None,
             },
         })
     }
-}
-
-thread_local! {
-    /// The CPUs of the run in progress on this thread (see [`Contender::run`]).
-    static PIN: std::cell::Cell<Option<[usize; 2]>> = const { std::cell::Cell::new(None) };
 }
 
 /// Move the calling thread to `cpu`; a failure (no such CPU, not allowed)
@@ -120,14 +114,15 @@ fn pin_to(cpu: usize) {
     }
 }
 
-/// Run `producer` and `consumer` on two threads started together; the time
-/// from the start to the later of their ends.
+/// Run `producer` and `consumer` on two threads started together (on the
+/// CPUs `pin` names, if any); the time from the start to the later of their
+/// ends.
 fn pair(
+    pin: Option<[usize; 2]>,
     producer: impl FnOnce() -> Instant + Send,
     consumer: impl FnOnce() -> Instant + Send,
 ) -> Duration {
     let barrier = Barrier::new(2);
-    let pin = PIN.with(|p| p.get());
     std::thread::scope(|s| {
         let b = &barrier;
         let p = s.spawn(move || {
@@ -151,7 +146,7 @@ fn pair(
     })
 }
 
-fn shmcast_lossy(iters: u64, msg: &[u8]) -> Duration {
+fn shmcast_lossy(iters: u64, msg: &[u8], pin: Option<[usize; 2]>) -> Duration {
     let cfg = RingConfig::new(CAPACITY);
     let region = HeapRegion::new(cfg.region_size());
     let ring = Ring::create(&region, &cfg).expect("create");
@@ -160,6 +155,7 @@ fn shmcast_lossy(iters: u64, msg: &[u8]) -> Duration {
     let done = AtomicBool::new(false);
     let mut buf = vec![0u8; msg.len()];
     pair(
+        pin,
         || {
             for _ in 0..iters {
                 w.write(black_box(msg)).expect("write");
@@ -186,7 +182,7 @@ fn shmcast_lossy(iters: u64, msg: &[u8]) -> Duration {
     )
 }
 
-fn shmcast_gating(iters: u64, msg: &[u8], batch: bool) -> Duration {
+fn shmcast_gating(iters: u64, msg: &[u8], batch: bool, pin: Option<[usize; 2]>) -> Duration {
     let cfg = RingConfig::new(CAPACITY).slots(1);
     let region = HeapRegion::new(cfg.region_size());
     let ring = Ring::create(&region, &cfg).expect("create");
@@ -194,6 +190,7 @@ fn shmcast_gating(iters: u64, msg: &[u8], batch: bool) -> Duration {
     let mut r = ring.gating_reader().expect("gating reader");
     let mut buf = vec![0u8; msg.len()];
     pair(
+        pin,
         || {
             let mut wait = Patient::default();
             if batch {
@@ -242,7 +239,7 @@ fn bcast_window(len: usize) -> u64 {
     (CAPACITY * 3 / 4 / (((len + 7) & !7) + 8)) as u64
 }
 
-fn bcast_rc_credit(iters: u64, msg: &[u8]) -> Duration {
+fn bcast_rc_credit(iters: u64, msg: &[u8], pin: Option<[usize; 2]>) -> Duration {
     use bcast_rc::StorageExt;
     let storage = bcast_rc::LocalStorage::with_capacity(CAPACITY).into_shared();
     // bcast handles are not Send: set the ring up here, then join it as the
@@ -252,6 +249,7 @@ fn bcast_rc_credit(iters: u64, msg: &[u8]) -> Duration {
     let window = bcast_window(msg.len());
     let mut buf = vec![0u8; msg.len()];
     pair(
+        pin,
         || {
             let mut w = storage.clone().join_writer();
             let mut cached = 0;
@@ -286,7 +284,7 @@ fn bcast_rc_credit(iters: u64, msg: &[u8]) -> Duration {
     )
 }
 
-fn bcast_old_credit(iters: u64, msg: &[u8]) -> Duration {
+fn bcast_old_credit(iters: u64, msg: &[u8], pin: Option<[usize; 2]>) -> Duration {
     let bytes = leak_bcast_old();
     // bcast 0.0.x handles are not Send: reset the ring here (position 0),
     // then join it on the producer thread and read from 0 on the consumer.
@@ -296,6 +294,7 @@ fn bcast_old_credit(iters: u64, msg: &[u8]) -> Duration {
     let mut buf = vec![0u8; msg.len()];
     let len = msg.len();
     pair(
+        pin,
         || {
             let w = bcast_old::RingBuffer::new(bytes).join_writer();
             let mut cached = 0;
@@ -345,13 +344,14 @@ fn leak_bcast_old() -> &'static [u8] {
     BYTES.with(|b| *b)
 }
 
-fn disruptor_pair<const N: usize>(iters: u64) -> Duration {
+fn disruptor_pair<const N: usize>(iters: u64, pin: Option<[usize; 2]>) -> Duration {
     let builder = disruptor::build_single_producer(CAPACITY / N, || [0u8; N], BusySpin);
     let (mut poller, builder) = builder.new_event_poller();
     let mut producer = builder.build();
     let msg = [3u8; N];
     let mut buf = [0u8; N];
     pair(
+        pin,
         || {
             let mut backoff = Backoff::new();
             for _ in 0..iters {
