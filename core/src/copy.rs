@@ -237,12 +237,16 @@ mod wide {
             }
             _ => (words, dst),
         };
+        if !aligned(words) {
+            // Only an empty run can be left unaligned: nothing for the loop.
+            return (words, dst);
+        }
         let n = dst.len().min(words.len() * W) / BLOCK * BLOCK;
         let (blocks, words) = words.split_at(n / W);
         let (into, dst) = dst.split_at_mut(n);
         // SAFETY: `available()` returned true; `blocks` starts 16-byte
-        // aligned (after the aligning word) and `into` has as many bytes,
-        // a multiple of BLOCK.
+        // aligned (checked just above) and `into` has as many bytes, a
+        // multiple of BLOCK.
         unsafe { load(blocks, into) };
         (words, dst)
     }
@@ -269,6 +273,9 @@ mod wide {
             }
             _ => (words, src),
         };
+        if !aligned(words) {
+            return (words, src);
+        }
         let n = src.len().min(words.len() * W) / BLOCK * BLOCK;
         let (blocks, words) = words.split_at(n / W);
         let (from, src) = src.split_at(n);
