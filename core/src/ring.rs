@@ -636,7 +636,8 @@ impl<'a> Ring<'a> {
     /// traffic: damaged memory) that a position past a record could overflow.
     #[inline(always)]
     fn first_word(&self, pos: u64) -> Option<u64> {
-        if !pos.is_multiple_of(self.geo.align) || pos > u64::MAX - 2 * layout::MAX_CAPACITY {
+        // `align` is 8 or 64: a mask, not a division.
+        if pos & (self.geo.align - 1) != 0 || pos > u64::MAX - 2 * layout::MAX_CAPACITY {
             return None;
         }
         Some(copy::load(self.data, self.word_of(pos)))
