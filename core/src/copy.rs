@@ -39,25 +39,164 @@ pub(crate) fn store_release(data: &[AtomicU64], word: usize, value: u64) {
     data[word].store(value, Ordering::Release)
 }
 
+/// Copies at least this long go out of line (to the wide path where there
+/// is one), so that the short loops inlined into every read and write carry
+/// no call and no registers saved for one.
+const LONG: usize = 128;
+
 /// Copy `dst.len()` bytes out of the ring, starting at word `word`.
 ///
 /// The caller has checked that `word + dst.len().div_ceil(8) <= data.len()`.
-#[inline]
+#[inline(always)]
 pub(crate) fn copy_out(data: &[AtomicU64], word: usize, dst: &mut [u8]) {
+    if dst.len() >= LONG {
+        copy_out_long(data, word, dst);
+    } else {
+        copy_out_words(&data[word..word + dst.len().div_ceil(W)], dst);
+    }
+}
+
+#[inline(never)]
+fn copy_out_long(data: &[AtomicU64], word: usize, dst: &mut [u8]) {
     let words = &data[word..word + dst.len().div_ceil(W)];
     let (words, dst) = wide::copy_out(words, dst);
-    let (chunks, rest) = dst.as_chunks_mut::<W>();
-    // Two slice iterators zipped: one index, one bound, one load and one
-    // store per word.
-    for (chunk, w) in chunks.iter_mut().zip(words) {
-        *chunk = w.load(Ordering::Relaxed).to_ne_bytes();
+    copy_out_words(words, dst);
+}
+
+/// Copy `words` (`dst.len().div_ceil(8)` of them) into `dst`: two words a
+/// turn, each slice shortened as it goes (short copies run the loop a few
+/// times with no unrolled set-up around it), then the last word or two.
+#[inline(always)]
+fn copy_out_words(words: &[AtomicU64], dst: &mut [u8]) {
+    let mut dst = dst;
+    let mut words = words;
+    while let ([a, b, more @ ..], true) = (words, dst.len() >= 2 * W) {
+        let (pair, rest) = core::mem::take(&mut dst).split_at_mut(2 * W);
+        let (lo, hi) = pair.split_at_mut(W);
+        lo.copy_from_slice(&a.load(Ordering::Relaxed).to_ne_bytes());
+        hi.copy_from_slice(&b.load(Ordering::Relaxed).to_ne_bytes());
+        dst = rest;
+        words = more;
     }
-    if let Some(w) = words.get(chunks.len()).filter(|_| !rest.is_empty()) {
-        let bytes = w.load(Ordering::Relaxed).to_ne_bytes();
-        // At most 7 bytes: a loop, not a call to memcpy.
-        for (d, b) in rest.iter_mut().zip(bytes) {
-            *d = b;
+    let [w, more @ ..] = words else {
+        return;
+    };
+    let v = w.load(Ordering::Relaxed);
+    match dst.split_first_chunk_mut::<W>() {
+        Some((full, tail)) => {
+            *full = v.to_ne_bytes();
+            if let Some(w) = more.first() {
+                split_word(w.load(Ordering::Relaxed), tail);
+            }
         }
+        None => split_word(v, dst),
+    }
+}
+
+/// Copy a whole message into the ring from word `word`. The bytes after it
+/// in its last word are set to zero rather than merged with what the ring
+/// held (they are the record's alignment padding, which no one reads), so
+/// no ring word is loaded. The caller has checked that the bytes fit.
+#[inline(always)]
+pub(crate) fn copy_in_message(data: &[AtomicU64], word: usize, src: &[u8]) {
+    if src.len() >= LONG {
+        copy_in_long(data, word, src);
+    } else {
+        copy_in_words(&data[word..word + src.len().div_ceil(W)], src, src);
+    }
+}
+
+#[inline(never)]
+fn copy_in_long(data: &[AtomicU64], word: usize, msg: &[u8]) {
+    let words = &data[word..word + msg.len().div_ceil(W)];
+    let (words, src) = wide::copy_in(words, msg);
+    copy_in_words(words, src, msg);
+}
+
+/// Copy `src` (the end of the message `msg`) into `words` as
+/// [`copy_out_words`] does; the last word's bytes past the message are zero.
+#[inline(always)]
+fn copy_in_words(words: &[AtomicU64], src: &[u8], msg: &[u8]) {
+    let mut src = src;
+    let mut words = words;
+    while let (Some((pair, rest)), [a, b, more @ ..]) =
+        (src.split_first_chunk::<{ 2 * W }>(), words)
+    {
+        let (lo, hi) = pair.split_at(W);
+        a.store(
+            u64::from_ne_bytes(lo.try_into().unwrap_or_default()),
+            Ordering::Relaxed,
+        );
+        b.store(
+            u64::from_ne_bytes(hi.try_into().unwrap_or_default()),
+            Ordering::Relaxed,
+        );
+        src = rest;
+        words = more;
+    }
+    let [w, more @ ..] = words else {
+        return;
+    };
+    match src.first_chunk::<W>() {
+        Some(full) => {
+            w.store(u64::from_ne_bytes(*full), Ordering::Relaxed);
+            if let Some(w) = more.first() {
+                w.store(last_word(msg), Ordering::Relaxed);
+            }
+        }
+        None => w.store(last_word(msg), Ordering::Relaxed),
+    }
+}
+
+/// The word holding the last `msg.len() % 8` bytes of `msg` (not a multiple
+/// of 8), the rest zero: one 8-byte load ending at the message's end, shifted,
+/// when the message has 8 bytes; else at most three loads (4, 2 and 1 bytes).
+/// No byte loop, no call to memcpy, no bytes gathered in memory for a wider
+/// load to wait on.
+#[inline(always)]
+fn last_word(msg: &[u8]) -> u64 {
+    let r = msg.len() % W;
+    let v = match msg.last_chunk::<W>() {
+        Some(end) => u64::from_le_bytes(*end) >> (8 * (W - r)),
+        None => {
+            let mut v = 0u64;
+            let mut at = 0;
+            if let Some(b) = msg.first_chunk::<4>().filter(|_| r & 4 != 0) {
+                v = u64::from(u32::from_le_bytes(*b));
+                at = 4;
+            }
+            if let Some(b) = msg[at..].first_chunk::<2>().filter(|_| r & 2 != 0) {
+                v |= u64::from(u16::from_le_bytes(*b)) << (8 * at);
+                at += 2;
+            }
+            if let Some(b) = msg.get(at).filter(|_| r & 1 != 0) {
+                v |= u64::from(*b) << (8 * at);
+            }
+            v
+        }
+    };
+    u64::from_ne_bytes(v.to_le_bytes())
+}
+
+/// Store the first `dst.len()` (at most 7) bytes of `word` into `dst`, in
+/// at most three stores (4, 2 and 1 bytes).
+#[inline(always)]
+fn split_word(word: u64, dst: &mut [u8]) {
+    let n = dst.len();
+    let mut v = u64::from_le_bytes(word.to_ne_bytes());
+    let mut at = 0;
+    if let Some(d) = dst.first_chunk_mut::<4>().filter(|_| n & 4 != 0) {
+        *d = (v as u32).to_le_bytes();
+        v >>= 32;
+        at = 4;
+    }
+    if let Some(d) = dst[at..].first_chunk_mut::<2>().filter(|_| n & 2 != 0) {
+        *d = (v as u16).to_le_bytes();
+        v >>= 16;
+        at += 2;
+    }
+    if let Some(d) = dst.get_mut(at).filter(|_| n & 1 != 0) {
+        *d = v as u8;
     }
 }
 
@@ -468,6 +607,29 @@ mod tests {
                         assert_eq!(back[len], 0x55);
                     }
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn whole_messages_zero_the_rest_of_their_last_word() {
+        let words = if cfg!(miri) { 24 } else { 160 };
+        let data = ring(words);
+        for first in [1, 2] {
+            for len in lengths() {
+                let src: std::vec::Vec<u8> = (0..len).map(|i| (i * 13 + 5) as u8 | 1).collect();
+                fill(&data, 0, 0, words * 8, 0xAA);
+                copy_in_message(&data, first, &src);
+                let all = bytes_of(&data);
+                let (at, end) = (first * 8, first * 8 + len.div_ceil(8) * 8);
+                assert!(all[..at].iter().all(|&b| b == 0xAA), "len {len}");
+                assert_eq!(&all[at..at + len], &src[..], "len {len}");
+                assert!(all[at + len..end].iter().all(|&b| b == 0), "len {len}");
+                assert!(all[end..].iter().all(|&b| b == 0xAA), "len {len}");
+                let mut back = std::vec![0x55u8; len + 1];
+                copy_out(&data, first, &mut back[..len]);
+                assert_eq!(&back[..len], &src[..], "len {len}");
+                assert_eq!(back[len], 0x55, "len {len}");
             }
         }
     }

@@ -360,10 +360,28 @@ impl<'a> Writer<'a> {
         len: usize,
         wait: &mut W,
     ) -> Result<Claim<'_, 'a>, WriteError> {
-        if let Err(slot) = self.make_room(len) {
+        if len as u64 > self.ring.geo.max_message {
+            return Err(WriteError::TooLong {
+                len,
+                max: self.ring.geo.max_message as usize,
+            });
+        }
+        let start = self.pos;
+        let (rec, end) = self.place(len as u64);
+        if let Err(slot) = self.make_room_at(rec, end) {
+            // The writer's position stays put while it waits: same place.
             self.wait_for_room(len, slot, wait)?;
         }
-        self.try_claim(len)
+        Ok(Claim {
+            writer: self,
+            start,
+            rec,
+            end,
+            len,
+            filled: 0,
+            tag: 0,
+            done: false,
+        })
     }
 
     /// The slow half of [`Writer::claim_with`]: wait until a `len`-byte
@@ -528,9 +546,11 @@ impl<'a> Writer<'a> {
     /// [`WriteError::TooLong`] if the message exceeds [`Writer::max_message`].
     #[inline]
     pub fn write_tagged(&mut self, tag: u32, msg: &[u8]) -> Result<u64, WriteError> {
-        let seq = self.put(tag, msg)?;
-        self.flush();
-        Ok(seq)
+        if let Some(seq) = self.put_fast::<true>(tag, msg) {
+            return Ok(seq);
+        }
+        let mut wait = self.wait;
+        self.write_slow(tag, msg, &mut wait)
     }
 
     /// Write one message to be published by the next [`Writer::flush`].
@@ -539,16 +559,11 @@ impl<'a> Writer<'a> {
     /// [`WriteError::TooLong`] if the message exceeds [`Writer::max_message`].
     #[inline]
     pub fn stage(&mut self, tag: u32, msg: &[u8]) -> Result<u64, WriteError> {
-        self.put(tag, msg)
-    }
-
-    /// Claim, fill and complete one record without publishing it: what
-    /// `claim` + `stage_with` do, without building a [`Claim`] (which the
-    /// compiler passes through memory when the claim is not inlined).
-    #[inline]
-    fn put(&mut self, tag: u32, msg: &[u8]) -> Result<u64, WriteError> {
+        if let Some(seq) = self.put_fast::<false>(tag, msg) {
+            return Ok(seq);
+        }
         let mut wait = self.wait;
-        self.put_with(tag, msg, &mut wait)
+        self.put_slow(tag, msg, &mut wait)
     }
 
     /// Write and publish one message with a user tag, waiting for gating
@@ -565,9 +580,10 @@ impl<'a> Writer<'a> {
         msg: &[u8],
         wait: &mut W,
     ) -> Result<u64, WriteError> {
-        let seq = self.put_with(tag, msg, wait)?;
-        self.flush();
-        Ok(seq)
+        if let Some(seq) = self.put_fast::<true>(tag, msg) {
+            return Ok(seq);
+        }
+        self.write_slow(tag, msg, wait)
     }
 
     /// Write one message with a user tag to be published by the next
@@ -582,11 +598,89 @@ impl<'a> Writer<'a> {
         msg: &[u8],
         wait: &mut W,
     ) -> Result<u64, WriteError> {
-        self.put_with(tag, msg, wait)
+        if let Some(seq) = self.put_fast::<false>(tag, msg) {
+            return Ok(seq);
+        }
+        self.put_slow(tag, msg, wait)
     }
 
-    #[inline]
-    fn put_with<W: Wait + ?Sized>(
+    /// The common case of the `write` and `stage` families, small enough to
+    /// inline into the caller's loop: a message that fits before the end of
+    /// the lap and under the intent, on a ring without checksums (and, to
+    /// publish, with nothing staged). It writes what [`Writer::finish_record`]
+    /// and then (if `PUBLISH`) [`Writer::flush`] write, in the same order.
+    /// `None`, having written nothing, leaves the message to the general path.
+    #[inline(always)]
+    fn put_fast<const PUBLISH: bool>(&mut self, tag: u32, msg: &[u8]) -> Option<u64> {
+        let geo = self.ring.geo;
+        let len = msg.len() as u64;
+        let rec = self.pos;
+        let size = geo.record_size(len);
+        let end = rec + size;
+        if len > geo.max_message
+            || size > geo.capacity - (rec & geo.mask)
+            || end + 8 > self.intent
+            || !self.can_seal::<PUBLISH>(rec)
+        {
+            return None;
+        }
+        copy::copy_in_message(self.ring.data, self.ring.payload_word(rec), msg);
+        Some(self.seal::<PUBLISH>(rec, end, len as u32, tag))
+    }
+
+    /// Whether [`Writer::seal`] can finish the record `[rec, ..)`: it starts
+    /// at the writer's position (no padding before it), the ring has no
+    /// checksums, and, to publish, nothing is staged.
+    #[inline(always)]
+    fn can_seal<const PUBLISH: bool>(&self, rec: u64) -> bool {
+        rec == self.pos && !self.ring.geo.checksum && (!PUBLISH || rec == self.published)
+    }
+
+    /// [`Writer::finish_message`] (and then, if `PUBLISH`, [`Writer::flush`])
+    /// for a filled message record where [`Writer::can_seal`] holds: the same
+    /// words in the same order, without the cases that cannot arise.
+    #[inline(always)]
+    fn seal<const PUBLISH: bool>(&mut self, rec: u64, end: u64, len: u32, tag: u32) -> u64 {
+        debug_assert!(self.can_seal::<PUBLISH>(rec));
+        let data = self.ring.data;
+        let word = self.ring.word_of(rec);
+        let seq = self.seq;
+        copy::store(data, word + 1, seq.to_le());
+        copy::store(data, self.ring.word_of(end), 0);
+        let first = word0(kind::MESSAGE, len, tag).to_le();
+        self.pos = end;
+        self.latest = rec;
+        self.seq = seq.wrapping_add(1);
+        self.checkpoints.note(rec);
+        if PUBLISH {
+            copy::store_release(data, word, first);
+            self.publish();
+        } else if rec == self.published {
+            self.held = first;
+        } else {
+            copy::store_release(data, word, first);
+        }
+        seq
+    }
+
+    /// [`Writer::write_with`] past [`Writer::put_fast`].
+    #[inline(never)]
+    fn write_slow<W: Wait + ?Sized>(
+        &mut self,
+        tag: u32,
+        msg: &[u8],
+        wait: &mut W,
+    ) -> Result<u64, WriteError> {
+        let seq = self.put_slow(tag, msg, wait)?;
+        self.flush();
+        Ok(seq)
+    }
+
+    /// [`Writer::stage_with`] past [`Writer::put_fast`]: a message too long,
+    /// padding at the end of the lap, raising the intent (and waiting for
+    /// gating consumers), checksums.
+    #[inline(never)]
+    fn put_slow<W: Wait + ?Sized>(
         &mut self,
         tag: u32,
         msg: &[u8],
@@ -604,7 +698,7 @@ impl<'a> Writer<'a> {
             // The writer's position stays put while it waits: same place.
             self.wait_for_room(len, slot, wait)?;
         }
-        copy::copy_in(self.ring.data, self.ring.payload_word(rec), 0, msg);
+        copy::copy_in_message(self.ring.data, self.ring.payload_word(rec), msg);
         Ok(self.finish_message(rec, end, len as u32, tag))
     }
 
@@ -613,18 +707,25 @@ impl<'a> Writer<'a> {
     #[inline]
     pub fn flush(&mut self) {
         if self.pos != self.published {
-            let h = self.ring.hdr;
             let at = self.ring.word_of(self.published);
             copy::store_release(self.ring.data, at, self.held);
             self.held = 0;
-            // Release: a reader that joins at `latest` (Acquire) sees the
-            // record there, published just above.
-            h.latest.store(self.latest, Ordering::Release);
-            h.tail.store(self.pos, Ordering::Release);
-            self.published = self.pos;
-            if let Some(wake) = self.wake {
-                self.ring.wake_data(wake);
-            }
+            self.publish();
+        }
+    }
+
+    /// Store `latest` and `tail` for what is written up to the position (its
+    /// first word stored), and wake sleepers.
+    #[inline(always)]
+    fn publish(&mut self) {
+        let h = self.ring.hdr;
+        // Release: a reader that joins at `latest` (Acquire) sees the record
+        // there, published before.
+        h.latest.store(self.latest, Ordering::Release);
+        h.tail.store(self.pos, Ordering::Release);
+        self.published = self.pos;
+        if let Some(wake) = self.wake {
+            self.ring.wake_data(wake);
         }
     }
 
@@ -961,7 +1062,7 @@ impl Claim<'_, '_> {
             self.len,
             "commit_with: length differs from claim"
         );
-        copy::copy_in(self.writer.ring.data, self.payload_word(), 0, msg);
+        copy::copy_in_message(self.writer.ring.data, self.payload_word(), msg);
         self.commit()
     }
 
@@ -972,7 +1073,7 @@ impl Claim<'_, '_> {
     #[inline]
     pub fn stage_with(self, msg: &[u8]) -> u64 {
         assert_eq!(msg.len(), self.len, "stage_with: length differs from claim");
-        copy::copy_in(self.writer.ring.data, self.payload_word(), 0, msg);
+        copy::copy_in_message(self.writer.ring.data, self.payload_word(), msg);
         self.stage()
     }
 
@@ -980,6 +1081,12 @@ impl Claim<'_, '_> {
     /// Returns its sequence number.
     #[inline]
     pub fn commit(mut self) -> u64 {
+        if self.writer.can_seal::<true>(self.rec) {
+            self.done = true;
+            return self
+                .writer
+                .seal::<true>(self.rec, self.end, self.len as u32, self.tag);
+        }
         let seq = self.complete();
         self.writer.flush();
         seq
@@ -989,11 +1096,17 @@ impl Claim<'_, '_> {
     /// next commit) publishes it. Returns its sequence number.
     #[inline]
     pub fn stage(mut self) -> u64 {
+        if self.writer.can_seal::<false>(self.rec) {
+            self.done = true;
+            return self
+                .writer
+                .seal::<false>(self.rec, self.end, self.len as u32, self.tag);
+        }
         self.complete()
     }
 
     /// Write the record header and move the writer past the record.
-    #[inline]
+    #[inline(never)]
     fn complete(&mut self) -> u64 {
         self.done = true;
         self.writer
