@@ -10,7 +10,7 @@ use crate::copy;
 use crate::error::{JoinError, ReadError};
 use crate::layout::kind;
 use crate::ring::{Peek, Record, Ring};
-use crate::sync::{load_acquire, Ordering};
+use crate::sync::{fence, load_acquire, Ordering};
 
 /// Where a new reader starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -397,6 +397,56 @@ impl<'a> Reader<'a> {
     /// (for example with a larger buffer after [`ReadError::BufferTooSmall`]).
     #[inline]
     pub fn try_read(&mut self, buf: &mut [u8]) -> Result<Read, ReadError> {
+        match self.read_fast(buf) {
+            Some(m) => Ok(Read::Message(m)),
+            None => self.read_slow(buf),
+        }
+    }
+
+    /// The common case of [`Reader::try_read`], small enough to inline into
+    /// the caller's loop: the message expected, at the cursor, whole in
+    /// `buf`, not overwritten, on a ring without checksums, by a reader that
+    /// has not been evicted and has no restart to report. The same checks in
+    /// the same order as the general path, which `None` leaves everything
+    /// to (the reader unchanged; `buf` may have been written).
+    #[inline(always)]
+    fn read_fast(&mut self, buf: &mut [u8]) -> Option<Message> {
+        if self.pending_restart.is_some() || self.ring.geo.checksum {
+            return None;
+        }
+        if let Some(lease) = self.slot {
+            if !self.ring.slot_held(lease) {
+                return None;
+            }
+        }
+        let pos = self.cursor;
+        let f = self.ring.frame(pos)?;
+        if f.kind != kind::MESSAGE {
+            return None;
+        }
+        // Acquire: see [`Ring::peek`].
+        fence(Ordering::Acquire);
+        let seq = copy::load(self.ring.data, self.ring.word_of(pos) + 1);
+        if seq != self.seq {
+            return None;
+        }
+        let len = f.len as usize;
+        let dst = buf.get_mut(..len)?;
+        copy::copy_out(self.ring.data, self.ring.payload_word(pos), dst);
+        if self.ring.overwritten(pos, self.tolerance()) {
+            return None;
+        }
+        self.advance(pos, f.size, seq, pos + f.size);
+        Some(Message {
+            len,
+            seq,
+            tag: (f.w0 >> 32) as u32,
+        })
+    }
+
+    /// [`Reader::try_read`] for everything else.
+    #[inline(never)]
+    fn read_slow(&mut self, buf: &mut [u8]) -> Result<Read, ReadError> {
         self.check_evicted()?;
         let origin = self.cursor;
         let (pos, rec) = match self.next()? {
@@ -417,7 +467,7 @@ impl<'a> Reader<'a> {
         if self.ring.geo.checksum && Ring::checksum_of(&rec, dst) != rec.sum {
             return Err(ReadError::Checksum { seq: rec.seq });
         }
-        self.advance(pos, &rec, pos + rec.size);
+        self.advance(pos, rec.size, rec.seq, pos + rec.size);
         Ok(Read::Message(Message {
             len,
             seq: rec.seq,
@@ -447,12 +497,12 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// Move past the record at `pos`; a slot publishes `publish` as its
+    /// Move past the record at `pos` (`size` bytes, sequence `seq`); a slot publishes `publish` as its
     /// position (the new cursor, or `pos` to keep the record protected).
     #[inline]
-    fn advance(&mut self, pos: u64, rec: &Record, publish: u64) {
-        self.cursor = pos + rec.size;
-        self.seq = rec.seq.wrapping_add(1);
+    fn advance(&mut self, pos: u64, size: u64, seq: u64, publish: u64) {
+        self.cursor = pos + size;
+        self.seq = seq.wrapping_add(1);
         self.stats.messages = self.stats.messages.saturating_add(1);
         if let Some(lease) = self.slot {
             let s = &self.ring.slots[lease.index];
@@ -499,10 +549,10 @@ impl<'a> Reader<'a> {
         let Some(lease) = self.slot else {
             return Ok(());
         };
-        let word = self.ring.slots[lease.index].state.load(Ordering::Relaxed);
-        if word >> 8 == lease.gen && word & 0xff != crate::layout::slot_state::EVICTED {
+        if self.ring.slot_held(lease) {
             return Ok(());
         }
+        let word = self.ring.slots[lease.index].state.load(Ordering::Relaxed);
         self.slot = None;
         if word >> 8 == lease.gen {
             self.ring.release_slot(lease);
@@ -764,7 +814,7 @@ impl<'a> Iterator for Pending<'_, 'a> {
                 // A gating reader keeps the record just yielded protected
                 // until the next step: the producer may overwrite only
                 // records before it.
-                self.reader.advance(pos, &rec, pos);
+                self.reader.advance(pos, rec.size, rec.seq, pos);
                 Event::Message(MessageRef {
                     ring: self.reader.ring,
                     pos,

@@ -427,12 +427,12 @@ pub(crate) enum Peek {
 
 /// A checked first header word (see [`Ring::frame`]).
 #[derive(Debug, Clone, Copy)]
-struct Frame {
-    w0: u64,
-    kind: u32,
-    len: u64,
+pub(crate) struct Frame {
+    pub(crate) w0: u64,
+    pub(crate) kind: u32,
+    pub(crate) len: u64,
     /// Bytes the record (or padding) covers.
-    size: u64,
+    pub(crate) size: u64,
 }
 
 /// A record's header fields.
@@ -626,7 +626,7 @@ impl<'a> Ring<'a> {
     /// of the lap). `None` for anything else. The one place that decides
     /// whether header bytes from shared memory describe a record.
     #[inline(always)]
-    fn frame(&self, pos: u64) -> Option<Frame> {
+    pub(crate) fn frame(&self, pos: u64) -> Option<Frame> {
         self.frame_of(pos, self.first_word(pos)?)
     }
 
