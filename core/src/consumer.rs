@@ -150,13 +150,6 @@ impl<'a> Ring<'a> {
         None
     }
 
-    /// Whether the slot is still ours and not evicted (one relaxed load).
-    #[inline(always)]
-    pub(crate) fn slot_held(&self, lease: SlotLease) -> bool {
-        let word = self.slots[lease.index].state.load(Ordering::Relaxed);
-        word >> 8 == lease.gen && word & 0xff != crate::layout::slot_state::EVICTED
-    }
-
     /// Free a slot if it is still ours.
     pub(crate) fn release_slot(&self, lease: SlotLease) {
         let s = &self.slots[lease.index];

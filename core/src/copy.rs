@@ -562,10 +562,7 @@ mod tests {
         if cfg!(miri) {
             (0..18).chain([130]).collect()
         } else {
-            (0..40)
-                .chain(120..140)
-                .chain([255, 256, 257, 1000, 1001, 1024])
-                .collect()
+            (0..140).chain([255, 256, 257, 1000, 1001, 1024]).collect()
         }
     }
 

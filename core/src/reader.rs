@@ -397,30 +397,40 @@ impl<'a> Reader<'a> {
     /// (for example with a larger buffer after [`ReadError::BufferTooSmall`]).
     #[inline]
     pub fn try_read(&mut self, buf: &mut [u8]) -> Result<Read, ReadError> {
+        self.check_evicted()?;
         match self.read_fast(buf) {
-            Some(m) => Ok(Read::Message(m)),
+            Some(read) => Ok(read),
             None => self.read_slow(buf),
         }
     }
 
-    /// The common case of [`Reader::try_read`], small enough to inline into
-    /// the caller's loop: the message expected, at the cursor, whole in
-    /// `buf`, not overwritten, on a ring without checksums, by a reader that
-    /// has not been evicted and has no restart to report. The same checks in
-    /// the same order as the general path, which `None` leaves everything
-    /// to (the reader unchanged; `buf` may have been written).
+    /// The common cases of [`Reader::try_read`], small enough to inline into
+    /// the caller's loop: nothing published yet at the cursor, or the message
+    /// expected there, whole in `buf` and not overwritten; on a ring without
+    /// checksums, for a reader (its slot checked by the caller) with no
+    /// restart to report. The same loads and checks in the same order as the general
+    /// path (a poll of an empty ring loads no word twice, which keeps the
+    /// loom models' interleavings as they were), which `None` leaves
+    /// everything to (the reader unchanged; `buf` may have been written).
     #[inline(always)]
-    fn read_fast(&mut self, buf: &mut [u8]) -> Option<Message> {
+    fn read_fast(&mut self, buf: &mut [u8]) -> Option<Read> {
         if self.pending_restart.is_some() || self.ring.geo.checksum {
             return None;
         }
-        if let Some(lease) = self.slot {
-            if !self.ring.slot_held(lease) {
-                return None;
-            }
-        }
+        // What `Ring::peek` and `Reader::next` do, in their order (keep them
+        // in step): `frame_of` decides what a header is, then the fence,
+        // then the rest.
         let pos = self.cursor;
-        let f = self.ring.frame(pos)?;
+        let w0 = self.ring.first_word(pos)?;
+        if w0 == 0 {
+            // As `next_slow` finds `Peek::Empty`: nothing yet, unless the
+            // zero is from a later lap or the ring was damaged (those go to
+            // the general path, which loads the intent again).
+            let intent = self.ring.intent_after_read();
+            return (pos <= intent && intent <= pos.saturating_add(self.ring.geo.capacity))
+                .then_some(Read::Empty);
+        }
+        let f = self.ring.frame_of(pos, w0)?;
         if f.kind != kind::MESSAGE {
             return None;
         }
@@ -437,17 +447,16 @@ impl<'a> Reader<'a> {
             return None;
         }
         self.advance(pos, f.size, seq, pos + f.size);
-        Some(Message {
+        Some(Read::Message(Message {
             len,
             seq,
-            tag: (f.w0 >> 32) as u32,
-        })
+            tag: (w0 >> 32) as u32,
+        }))
     }
 
     /// [`Reader::try_read`] for everything else.
     #[inline(never)]
     fn read_slow(&mut self, buf: &mut [u8]) -> Result<Read, ReadError> {
-        self.check_evicted()?;
         let origin = self.cursor;
         let (pos, rec) = match self.next()? {
             Next::Done(read) => return Ok(read),
@@ -549,10 +558,10 @@ impl<'a> Reader<'a> {
         let Some(lease) = self.slot else {
             return Ok(());
         };
-        if self.ring.slot_held(lease) {
+        let word = self.ring.slots[lease.index].state.load(Ordering::Relaxed);
+        if word >> 8 == lease.gen && word & 0xff != crate::layout::slot_state::EVICTED {
             return Ok(());
         }
-        let word = self.ring.slots[lease.index].state.load(Ordering::Relaxed);
         self.slot = None;
         if word >> 8 == lease.gen {
             self.ring.release_slot(lease);

@@ -626,7 +626,7 @@ impl<'a> Ring<'a> {
     /// of the lap). `None` for anything else. The one place that decides
     /// whether header bytes from shared memory describe a record.
     #[inline(always)]
-    pub(crate) fn frame(&self, pos: u64) -> Option<Frame> {
+    fn frame(&self, pos: u64) -> Option<Frame> {
         self.frame_of(pos, self.first_word(pos)?)
     }
 
@@ -635,7 +635,7 @@ impl<'a> Ring<'a> {
     /// alignment, or so close to the end of the 64-bit range (centuries of
     /// traffic: damaged memory) that a position past a record could overflow.
     #[inline(always)]
-    fn first_word(&self, pos: u64) -> Option<u64> {
+    pub(crate) fn first_word(&self, pos: u64) -> Option<u64> {
         // `align` is 8 or 64: a mask, not a division.
         if pos & (self.geo.align - 1) != 0 || pos > u64::MAX - 2 * layout::MAX_CAPACITY {
             return None;
@@ -652,7 +652,7 @@ impl<'a> Ring<'a> {
     /// [`Ring::frame`] for a first header word `w0` already loaded from `pos`
     /// (a multiple of 8).
     #[inline(always)]
-    fn frame_of(&self, pos: u64, w0: u64) -> Option<Frame> {
+    pub(crate) fn frame_of(&self, pos: u64, w0: u64) -> Option<Frame> {
         let off = pos & self.geo.mask;
         let head = w0 as u32;
         let k = head >> layout::LEN_BITS;

@@ -642,6 +642,8 @@ impl<'a> Writer<'a> {
     #[inline(always)]
     fn seal<const PUBLISH: bool>(&mut self, rec: u64, end: u64, len: u32, tag: u32) -> u64 {
         debug_assert!(self.can_seal::<PUBLISH>(rec));
+        // Nothing staged, so no first word held back for a flush to store.
+        debug_assert!(!PUBLISH || self.held == 0);
         let data = self.ring.data;
         let word = self.ring.word_of(rec);
         let seq = self.seq;
