@@ -327,26 +327,12 @@ impl<'a> Writer<'a> {
     /// [`WriteError::TooLong`] as for [`Writer::claim`].
     #[inline]
     pub fn try_claim(&mut self, len: usize) -> Result<Claim<'_, 'a>, WriteError> {
-        if len as u64 > self.ring.geo.max_message {
-            return Err(WriteError::TooLong {
-                len,
-                max: self.ring.geo.max_message as usize,
-            });
-        }
+        self.check_len(len)?;
         let start = self.pos;
         let (rec, end) = self
             .reserve(len as u64)
             .map_err(|slot| WriteError::Full { slot })?;
-        Ok(Claim {
-            writer: self,
-            start,
-            rec,
-            end,
-            len,
-            filled: 0,
-            tag: 0,
-            done: false,
-        })
+        Ok(Claim::new(self, start, rec, end, len))
     }
 
     /// Claim, waiting for gating consumers through `wait`, which also decides
@@ -360,28 +346,27 @@ impl<'a> Writer<'a> {
         len: usize,
         wait: &mut W,
     ) -> Result<Claim<'_, 'a>, WriteError> {
-        if len as u64 > self.ring.geo.max_message {
-            return Err(WriteError::TooLong {
-                len,
-                max: self.ring.geo.max_message as usize,
-            });
-        }
+        self.check_len(len)?;
         let start = self.pos;
         let (rec, end) = self.place(len as u64);
         if let Err(slot) = self.make_room_at(rec, end) {
             // The writer's position stays put while it waits: same place.
             self.wait_for_room(len, slot, wait)?;
         }
-        Ok(Claim {
-            writer: self,
-            start,
-            rec,
-            end,
-            len,
-            filled: 0,
-            tag: 0,
-            done: false,
-        })
+        Ok(Claim::new(self, start, rec, end, len))
+    }
+
+    /// [`WriteError::TooLong`] if a `len`-byte message exceeds the limit.
+    #[inline(always)]
+    fn check_len(&self, len: usize) -> Result<(), WriteError> {
+        let max = self.ring.geo.max_message;
+        if len as u64 > max {
+            return Err(WriteError::TooLong {
+                len,
+                max: max as usize,
+            });
+        }
+        Ok(())
     }
 
     /// The slow half of [`Writer::claim_with`]: wait until a `len`-byte
@@ -689,12 +674,7 @@ impl<'a> Writer<'a> {
         wait: &mut W,
     ) -> Result<u64, WriteError> {
         let len = msg.len();
-        if len as u64 > self.ring.geo.max_message {
-            return Err(WriteError::TooLong {
-                len,
-                max: self.ring.geo.max_message as usize,
-            });
-        }
+        self.check_len(len)?;
         let (rec, end) = self.place(len as u64);
         if let Err(slot) = self.make_room_at(rec, end) {
             // The writer's position stays put while it waits: same place.
@@ -960,6 +940,24 @@ impl core::fmt::Debug for Claim<'_, '_> {
             .field("filled", &self.filled)
             .field("tag", &self.tag)
             .finish()
+    }
+}
+
+impl<'w, 'a> Claim<'w, 'a> {
+    /// A claim of the `len`-byte record `[rec, end)`, placed with the writer
+    /// at `start` (before any padding).
+    #[inline(always)]
+    fn new(writer: &'w mut Writer<'a>, start: u64, rec: u64, end: u64, len: usize) -> Self {
+        Claim {
+            writer,
+            start,
+            rec,
+            end,
+            len,
+            filled: 0,
+            tag: 0,
+            done: false,
+        }
     }
 }
 
