@@ -122,6 +122,7 @@ fn copy_in_words(words: &[AtomicU64], src: &[u8], msg: &[u8]) {
     while let (Some((pair, rest)), [a, b, more @ ..]) =
         (src.split_first_chunk::<{ 2 * W }>(), words)
     {
+        // Two 8-byte halves of a 16-byte array: the conversions cannot fail.
         let (lo, hi) = pair.split_at(W);
         a.store(
             u64::from_ne_bytes(lo.try_into().unwrap_or_default()),

@@ -408,10 +408,10 @@ impl<'a> Reader<'a> {
     /// the caller's loop: nothing published yet at the cursor, or the message
     /// expected there, whole in `buf` and not overwritten; on a ring without
     /// checksums, for a reader (its slot checked by the caller) with no
-    /// restart to report. The same loads and checks in the same order as the general
-    /// path (a poll of an empty ring loads no word twice, which keeps the
-    /// loom models' interleavings as they were), which `None` leaves
-    /// everything to (the reader unchanged; `buf` may have been written).
+    /// restart to report. The same loads and checks in the same order as the
+    /// general path (a poll of an empty ring loads no word twice, which keeps
+    /// the loom models' interleavings down), which `None` leaves everything
+    /// to (the reader unchanged; `buf` may have been written).
     #[inline(always)]
     fn read_fast(&mut self, buf: &mut [u8]) -> Option<Read> {
         if self.pending_restart.is_some() || self.ring.geo.checksum {
@@ -506,8 +506,9 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// Move past the record at `pos` (`size` bytes, sequence `seq`); a slot publishes `publish` as its
-    /// position (the new cursor, or `pos` to keep the record protected).
+    /// Move past the record at `pos` (`size` bytes, sequence `seq`); a slot
+    /// publishes `publish` as its position (the new cursor, or `pos` to keep
+    /// the record protected).
     #[inline]
     fn advance(&mut self, pos: u64, size: u64, seq: u64, publish: u64) {
         self.cursor = pos + size;

@@ -621,14 +621,19 @@ impl<'a> Writer<'a> {
         rec == self.pos && !self.ring.geo.checksum && (!PUBLISH || rec == self.published)
     }
 
-    /// [`Writer::finish_message`] (and then, if `PUBLISH`, [`Writer::flush`])
-    /// for a filled message record where [`Writer::can_seal`] holds: the same
-    /// words in the same order, without the cases that cannot arise.
+    /// Finish a filled message record where [`Writer::can_seal`] holds: to
+    /// stage it, [`Writer::finish_message`]; to publish it, what
+    /// `finish_message` and then [`Writer::flush`] store, in the same order,
+    /// without padding or a checksum to write and without the first word's
+    /// round trip through `held`.
     #[inline(always)]
     fn seal<const PUBLISH: bool>(&mut self, rec: u64, end: u64, len: u32, tag: u32) -> u64 {
         debug_assert!(self.can_seal::<PUBLISH>(rec));
+        if !PUBLISH {
+            return self.finish_message(rec, end, len, tag);
+        }
         // Nothing staged, so no first word held back for a flush to store.
-        debug_assert!(!PUBLISH || self.held == 0);
+        debug_assert!(self.held == 0);
         let data = self.ring.data;
         let word = self.ring.word_of(rec);
         let seq = self.seq;
@@ -639,14 +644,8 @@ impl<'a> Writer<'a> {
         self.latest = rec;
         self.seq = seq.wrapping_add(1);
         self.checkpoints.note(rec);
-        if PUBLISH {
-            copy::store_release(data, word, first);
-            self.publish();
-        } else if rec == self.published {
-            self.held = first;
-        } else {
-            copy::store_release(data, word, first);
-        }
+        copy::store_release(data, word, first);
+        self.publish();
         seq
     }
 
