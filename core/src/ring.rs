@@ -428,7 +428,7 @@ pub(crate) enum Peek {
 /// A checked first header word (see [`Ring::frame`]).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Frame {
-    pub(crate) w0: u64,
+    w0: u64,
     pub(crate) kind: u32,
     pub(crate) len: u64,
     /// Bytes the record (or padding) covers.

@@ -1095,13 +1095,11 @@ impl Claim<'_, '_> {
     /// next commit) publishes it. Returns its sequence number.
     #[inline]
     pub fn stage(mut self) -> u64 {
-        if self.writer.can_seal::<false>(self.rec) {
-            self.done = true;
-            return self
-                .writer
-                .seal::<false>(self.rec, self.end, self.len as u32, self.tag);
-        }
-        self.complete()
+        // Inlined, unlike `complete` (commit's general case): staging has no
+        // shortcut past `finish_message`.
+        self.done = true;
+        self.writer
+            .finish_message(self.rec, self.end, self.len as u32, self.tag)
     }
 
     /// Write the record header and move the writer past the record.
