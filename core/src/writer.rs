@@ -649,6 +649,15 @@ impl<'a> Writer<'a> {
         seq
     }
 
+    /// [`Claim::commit`] where [`Writer::can_seal`] does not hold: the
+    /// general `finish_message`, then a flush.
+    #[inline(never)]
+    fn commit_slow(&mut self, rec: u64, end: u64, len: u32, tag: u32) -> u64 {
+        let seq = self.finish_message(rec, end, len, tag);
+        self.flush();
+        seq
+    }
+
     /// [`Writer::write_with`] past [`Writer::put_fast`].
     #[inline(never)]
     fn write_slow<W: Wait + ?Sized>(
@@ -1055,14 +1064,14 @@ impl Claim<'_, '_> {
     /// # Panics
     /// If `msg.len()` differs from the claimed length.
     #[inline]
-    pub fn commit_with(self, msg: &[u8]) -> u64 {
+    pub fn commit_with(mut self, msg: &[u8]) -> u64 {
         assert_eq!(
             msg.len(),
             self.len,
             "commit_with: length differs from claim"
         );
         copy::copy_in_message(self.writer.ring.data, self.payload_word(), msg);
-        self.commit()
+        self.finish::<true>()
     }
 
     /// Fill the whole payload with `msg` (of exactly the claimed length) and stage it.
@@ -1070,44 +1079,45 @@ impl Claim<'_, '_> {
     /// # Panics
     /// If `msg.len()` differs from the claimed length.
     #[inline]
-    pub fn stage_with(self, msg: &[u8]) -> u64 {
+    pub fn stage_with(mut self, msg: &[u8]) -> u64 {
         assert_eq!(msg.len(), self.len, "stage_with: length differs from claim");
         copy::copy_in_message(self.writer.ring.data, self.payload_word(), msg);
-        self.stage()
+        self.finish::<false>()
     }
 
     /// Complete the message and publish it (with everything staged before it).
     /// Returns its sequence number.
     #[inline]
     pub fn commit(mut self) -> u64 {
-        if self.writer.can_seal::<true>(self.rec) {
-            self.done = true;
-            return self
-                .writer
-                .seal::<true>(self.rec, self.end, self.len as u32, self.tag);
-        }
-        let seq = self.complete();
-        self.writer.flush();
-        seq
+        self.finish::<true>()
     }
 
     /// Complete the message without publishing it; [`Writer::flush`] (or the
     /// next commit) publishes it. Returns its sequence number.
     #[inline]
     pub fn stage(mut self) -> u64 {
-        // Inlined, unlike `complete` (commit's general case): staging has no
-        // shortcut past `finish_message`.
-        self.done = true;
-        self.writer
-            .finish_message(self.rec, self.end, self.len as u32, self.tag)
+        self.finish::<false>()
     }
 
-    /// Write the record header and move the writer past the record.
-    #[inline(never)]
-    fn complete(&mut self) -> u64 {
+    /// Write the record header, move the writer past the record and, to
+    /// `PUBLISH`, publish. The claim's fields go to the writer as values:
+    /// nothing takes the claim's address, so it lives in registers (a claim
+    /// kept in memory and moved by `commit` was reloaded, in wider loads than
+    /// its stores, which made each commit wait for the ring stores before it
+    /// to drain).
+    #[inline(always)]
+    fn finish<const PUBLISH: bool>(&mut self) -> u64 {
         self.done = true;
-        self.writer
-            .finish_message(self.rec, self.end, self.len as u32, self.tag)
+        let (rec, end, len, tag) = (self.rec, self.end, self.len as u32, self.tag);
+        let w = &mut *self.writer;
+        if !PUBLISH {
+            // Staging has no shortcut past `finish_message`.
+            return w.finish_message(rec, end, len, tag);
+        }
+        if w.can_seal::<true>(rec) {
+            return w.seal::<true>(rec, end, len, tag);
+        }
+        w.commit_slow(rec, end, len, tag)
     }
 
     #[inline]
