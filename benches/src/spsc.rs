@@ -88,20 +88,39 @@ impl Contender {
     /// `None` for a size the contender does not support. With `pin`, the
     /// producer thread runs on CPU `pin[0]` and the consumer on `pin[1]`.
     pub fn run(self, iters: u64, msg: &[u8], pin: Option<[usize; 2]>) -> Option<Duration> {
+        self.run_counted(iters, msg, pin).map(|run| run.took)
+    }
+
+    /// [`Contender::run`], also telling how many messages the consumer got.
+    pub fn run_counted(self, iters: u64, msg: &[u8], pin: Option<[usize; 2]>) -> Option<Run> {
+        let lossless = |took| Run {
+            took,
+            delivered: iters,
+        };
         Some(match self {
             Contender::ShmcastLossy => shmcast_lossy(iters, msg, pin),
-            Contender::ShmcastGating => shmcast_gating(iters, msg, false, pin),
-            Contender::ShmcastGatingBatch => shmcast_gating(iters, msg, true, pin),
-            Contender::BcastRc => bcast_rc_credit(iters, msg, pin),
-            Contender::BcastOld => bcast_old_credit(iters, msg, pin),
-            Contender::Disruptor => match msg.len() {
+            Contender::ShmcastGating => lossless(shmcast_gating(iters, msg, false, pin)),
+            Contender::ShmcastGatingBatch => lossless(shmcast_gating(iters, msg, true, pin)),
+            Contender::BcastRc => lossless(bcast_rc_credit(iters, msg, pin)),
+            Contender::BcastOld => lossless(bcast_old_credit(iters, msg, pin)),
+            Contender::Disruptor => lossless(match msg.len() {
                 32 => disruptor_pair::<32>(iters, pin),
                 256 => disruptor_pair::<256>(iters, pin),
                 4096 => disruptor_pair::<4096>(iters, pin),
                 _ => return None,
-            },
+            }),
         })
     }
+}
+
+/// One timed run.
+#[derive(Debug, Clone, Copy)]
+pub struct Run {
+    /// From the start to the later of the two threads' ends.
+    pub took: Duration,
+    /// Messages the consumer received: all of them, except for a lossy
+    /// consumer that the producer lapped (it skips what was overwritten).
+    pub delivered: u64,
 }
 
 /// Move the calling thread to `cpu`; a failure (no such CPU, not allowed)
@@ -146,7 +165,7 @@ fn pair(
     })
 }
 
-fn shmcast_lossy(iters: u64, msg: &[u8], pin: Option<[usize; 2]>) -> Duration {
+fn shmcast_lossy(iters: u64, msg: &[u8], pin: Option<[usize; 2]>) -> Run {
     let cfg = RingConfig::new(CAPACITY);
     let region = HeapRegion::new(cfg.region_size());
     let ring = Ring::create(&region, &cfg).expect("create");
@@ -154,7 +173,7 @@ fn shmcast_lossy(iters: u64, msg: &[u8], pin: Option<[usize; 2]>) -> Duration {
     let mut r = ring.reader(Start::Tail).expect("reader");
     let done = AtomicBool::new(false);
     let mut buf = vec![0u8; msg.len()];
-    pair(
+    let took = pair(
         pin,
         || {
             for _ in 0..iters {
@@ -179,7 +198,11 @@ fn shmcast_lossy(iters: u64, msg: &[u8], pin: Option<[usize; 2]>) -> Duration {
             }
             Instant::now()
         },
-    )
+    );
+    Run {
+        took,
+        delivered: r.stats().messages,
+    }
 }
 
 fn shmcast_gating(iters: u64, msg: &[u8], batch: bool, pin: Option<[usize; 2]>) -> Duration {

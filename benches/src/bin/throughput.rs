@@ -15,7 +15,9 @@
 //! Here each round runs every contender once, in an order reversed every other
 //! round, and the ratio to bcast 1.0.0-rc.7 is taken within each round, where
 //! the machine was the same for both; the summary gives medians across rounds
-//! and their range. `--pin P,C` runs every producer on CPU P and every
+//! and their range. A lossy consumer skips what the producer overwrote before
+//! it got there: the last column is the share of the messages it received
+//! (median across rounds, and the smallest). `--pin P,C` runs every producer on CPU P and every
 //! consumer on CPU C, so that the scheduler neither moves them nor puts both
 //! on one CPU (where the lines never leave one cache and the figure is no
 //! longer a cross-core one).
@@ -118,8 +120,10 @@ fn main() -> ExitCode {
     for c in &s.contenders {
         let _ = c.run((s.messages / 10).max(1), &msg, s.pin);
     }
-    // Million messages per second, per contender, per round.
+    // Million messages per second sent, and the fraction the consumer got,
+    // per contender, per round.
     let mut rates: Vec<Vec<f64>> = vec![Vec::new(); s.contenders.len()];
+    let mut delivered: Vec<Vec<f64>> = vec![Vec::new(); s.contenders.len()];
     for round in 0..s.rounds {
         let mut order: Vec<usize> = (0..s.contenders.len()).collect();
         if round % 2 == 1 {
@@ -127,12 +131,18 @@ fn main() -> ExitCode {
         }
         for i in order {
             let c = s.contenders[i];
-            let Some(took) = c.run(s.messages, &msg, s.pin) else {
+            let Some(run) = c.run_counted(s.messages, &msg, s.pin) else {
                 continue;
             };
-            let rate = s.messages as f64 / took.as_secs_f64() / 1e6;
-            eprintln!("round {round} {:>26}: {rate:8.1} M msg/s", c.name());
+            let rate = s.messages as f64 / run.took.as_secs_f64() / 1e6;
+            let got = run.delivered as f64 / s.messages as f64;
+            eprintln!(
+                "round {round} {:>26}: {rate:8.1} M msg/s, {:5.1}% delivered",
+                c.name(),
+                got * 100.0
+            );
             rates[i].push(rate);
+            delivered[i].push(got);
         }
     }
     let base = s.contenders.iter().position(|c| *c == Contender::BcastRc);
@@ -140,10 +150,16 @@ fn main() -> ExitCode {
         "\n1 producer, 1 consumer, {} bytes ({} rounds x {} messages; M msg/s, median across rounds)\n",
         s.size, s.rounds, s.messages
     );
-    println!("| contender | M msg/s | range | MB/s | / bcast-rc (per round) | range |");
-    println!("|---|---|---|---|---|---|");
-    for (c, v) in s.contenders.iter().zip(&rates) {
+    println!("| contender | M msg/s | range | MB/s | / bcast-rc (per round) | range | delivered |");
+    println!("|---|---|---|---|---|---|---|");
+    for ((c, v), got) in s.contenders.iter().zip(&rates).zip(&delivered) {
         let (med, lo, hi) = spread(v.clone());
+        let (got, got_lo, _) = spread(got.clone());
+        let got = if got_lo == 1.0 {
+            "100%".to_string()
+        } else {
+            format!("{:.0}% (min {:.0}%)", got * 100.0, got_lo * 100.0)
+        };
         let ratio = match base {
             Some(b) => {
                 let (r, rlo, rhi) = spread(v.iter().zip(&rates[b]).map(|(x, y)| x / y).collect());
@@ -152,7 +168,7 @@ fn main() -> ExitCode {
             None => "- | -".into(),
         };
         println!(
-            "| {} | {med:.1} | {lo:.1}-{hi:.1} | {:.0} | {ratio} |",
+            "| {} | {med:.1} | {lo:.1}-{hi:.1} | {:.0} | {ratio} | {got} |",
             c.name(),
             med * s.size as f64
         );
