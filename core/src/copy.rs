@@ -63,14 +63,28 @@ fn copy_out_long(data: &[AtomicU64], word: usize, dst: &mut [u8]) {
     copy_out_words(words, dst);
 }
 
-/// Copy `words` (`dst.len().div_ceil(8)` of them) into `dst`: two words a
+/// Copy `words` (`dst.len().div_ceil(8)` of them) into `dst`: four words a
 /// turn, each slice shortened as it goes (short copies run the loop a few
-/// times with no unrolled set-up around it), then the last word or two.
+/// times with no unrolled set-up around it), then two, then the last word or
+/// two. (Four a turn, against two: 6-25 fewer instructions a read from 32 to
+/// 127 bytes, 3 more at 1-8 bytes, under `per_message`.)
 #[inline(always)]
 fn copy_out_words(words: &[AtomicU64], dst: &mut [u8]) {
     let mut dst = dst;
     let mut words = words;
-    while let ([a, b, more @ ..], true) = (words, dst.len() >= 2 * W) {
+    while let ([a, b, c, d, more @ ..], true) = (words, dst.len() >= 4 * W) {
+        let (quad, rest) = core::mem::take(&mut dst).split_at_mut(4 * W);
+        let (ab, cd) = quad.split_at_mut(2 * W);
+        let (pa, pb) = ab.split_at_mut(W);
+        let (pc, pd) = cd.split_at_mut(W);
+        pa.copy_from_slice(&a.load(Ordering::Relaxed).to_ne_bytes());
+        pb.copy_from_slice(&b.load(Ordering::Relaxed).to_ne_bytes());
+        pc.copy_from_slice(&c.load(Ordering::Relaxed).to_ne_bytes());
+        pd.copy_from_slice(&d.load(Ordering::Relaxed).to_ne_bytes());
+        dst = rest;
+        words = more;
+    }
+    if let ([a, b, more @ ..], true) = (words, dst.len() >= 2 * W) {
         let (pair, rest) = core::mem::take(&mut dst).split_at_mut(2 * W);
         let (lo, hi) = pair.split_at_mut(W);
         lo.copy_from_slice(&a.load(Ordering::Relaxed).to_ne_bytes());

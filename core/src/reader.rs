@@ -8,7 +8,7 @@
 use crate::consumer::SlotLease;
 use crate::copy;
 use crate::error::{JoinError, ReadError};
-use crate::layout::kind;
+use crate::layout::{self, kind};
 use crate::ring::{Peek, Record, Ring};
 use crate::sync::{fence, load_acquire, Ordering};
 
@@ -395,7 +395,7 @@ impl<'a> Reader<'a> {
     /// # Errors
     /// A [`ReadError`]; the position is unchanged, so the call can be repeated
     /// (for example with a larger buffer after [`ReadError::BufferTooSmall`]).
-    #[inline]
+    #[inline(always)]
     pub fn try_read(&mut self, buf: &mut [u8]) -> Result<Read, ReadError> {
         self.check_evicted()?;
         match self.read_fast(buf) {
@@ -421,7 +421,7 @@ impl<'a> Reader<'a> {
         // in step): `frame_of` decides what a header is, then the fence,
         // then the rest.
         let pos = self.cursor;
-        let w0 = self.ring.first_word(pos)?;
+        let w0 = self.ring.first_word_at_cursor(pos)?;
         if w0 == 0 {
             // As `next_slow` finds `Peek::Empty`: nothing yet, unless the
             // zero is from a later lap or the ring was damaged (those go to
@@ -430,8 +430,14 @@ impl<'a> Reader<'a> {
             return (pos <= intent && intent <= pos.saturating_add(self.ring.geo.capacity))
                 .then_some(Read::Empty);
         }
-        let f = self.ring.frame_of(pos, w0)?;
-        if f.kind != kind::MESSAGE {
+        // `frame_of` for a message, the only kind taken here: the kind in
+        // the top bits and the length under them, so one subtraction leaves
+        // the length of a message and a number past any message limit for
+        // every other kind (the limit is below 2^LEN_BITS).
+        let geo = &self.ring.geo;
+        let len = (w0 as u32).wrapping_sub(kind::MESSAGE << layout::LEN_BITS) as u64;
+        let size = geo.record_size(len);
+        if len > geo.max_message || size > geo.capacity - (pos & geo.mask) {
             return None;
         }
         // Acquire: see [`Ring::peek`].
@@ -440,13 +446,13 @@ impl<'a> Reader<'a> {
         if seq != self.seq {
             return None;
         }
-        let len = f.len as usize;
+        let len = len as usize;
         let dst = buf.get_mut(..len)?;
         copy::copy_out(self.ring.data, self.ring.payload_word(pos), dst);
         if self.ring.overwritten(pos, self.tolerance()) {
             return None;
         }
-        self.advance(pos, f.size, seq, pos + f.size);
+        self.advance(pos, size, seq, pos + size);
         Some(Read::Message(Message {
             len,
             seq,

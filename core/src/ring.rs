@@ -643,6 +643,20 @@ impl<'a> Ring<'a> {
         Some(copy::load(self.data, self.word_of(pos)))
     }
 
+    /// [`Ring::first_word`] for a position known to be aligned (a reader's
+    /// cursor: every position it takes is one that `first_word` accepted, a
+    /// lap's end, or one of those plus a record's size). Only the range is
+    /// checked. An unaligned position would still only load a word of the
+    /// ring (`word_of` rounds down), never out of bounds.
+    #[inline(always)]
+    pub(crate) fn first_word_at_cursor(&self, pos: u64) -> Option<u64> {
+        debug_assert!(pos & (self.geo.align - 1) == 0, "unaligned cursor {pos}");
+        if pos > u64::MAX - 2 * layout::MAX_CAPACITY {
+            return None;
+        }
+        Some(copy::load(self.data, self.word_of(pos)))
+    }
+
     /// Word index in the data area of position `pos`.
     #[inline(always)]
     pub(crate) fn word_of(&self, pos: u64) -> usize {
