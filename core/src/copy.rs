@@ -49,7 +49,14 @@ const LONG: usize = 128;
 /// The caller has checked that `word + dst.len().div_ceil(8) <= data.len()`.
 #[inline(always)]
 pub(crate) fn copy_out(data: &[AtomicU64], word: usize, dst: &mut [u8]) {
-    if dst.len() >= LONG {
+    if dst.len().wrapping_sub(1) < W {
+        // One word (1 to 8 bytes), without the loops' set-up.
+        let v = data[word].load(Ordering::Relaxed);
+        match dst.first_chunk_mut::<W>() {
+            Some(full) => *full = v.to_ne_bytes(),
+            None => split_word(v, dst),
+        }
+    } else if dst.len() >= LONG {
         copy_out_long(data, word, dst);
     } else {
         copy_out_words(&data[word..word + dst.len().div_ceil(W)], dst);
@@ -113,7 +120,14 @@ fn copy_out_words(words: &[AtomicU64], dst: &mut [u8]) {
 /// no ring word is loaded. The caller has checked that the bytes fit.
 #[inline(always)]
 pub(crate) fn copy_in_message(data: &[AtomicU64], word: usize, src: &[u8]) {
-    if src.len() >= LONG {
+    if src.len().wrapping_sub(1) < W {
+        // One word (1 to 8 bytes), without the loops' set-up.
+        let v = match src.first_chunk::<W>() {
+            Some(full) => u64::from_ne_bytes(*full),
+            None => last_word(src),
+        };
+        data[word].store(v, Ordering::Relaxed);
+    } else if src.len() >= LONG {
         copy_in_long(data, word, src);
     } else {
         copy_in_words(&data[word..word + src.len().div_ceil(W)], src, src);
@@ -133,9 +147,19 @@ fn copy_in_long(data: &[AtomicU64], word: usize, msg: &[u8]) {
 fn copy_in_words(words: &[AtomicU64], src: &[u8], msg: &[u8]) {
     let mut src = src;
     let mut words = words;
-    while let (Some((pair, rest)), [a, b, more @ ..]) =
-        (src.split_first_chunk::<{ 2 * W }>(), words)
+    while let (Some((quad, rest)), [a, b, c, d, more @ ..]) =
+        (src.split_first_chunk::<{ 4 * W }>(), words)
     {
+        // Four 8-byte quarters of a 32-byte array: the conversions cannot fail.
+        let word = |i: usize| u64::from_ne_bytes(quad[i * W..][..W].try_into().unwrap_or_default());
+        a.store(word(0), Ordering::Relaxed);
+        b.store(word(1), Ordering::Relaxed);
+        c.store(word(2), Ordering::Relaxed);
+        d.store(word(3), Ordering::Relaxed);
+        src = rest;
+        words = more;
+    }
+    if let (Some((pair, rest)), [a, b, more @ ..]) = (src.split_first_chunk::<{ 2 * W }>(), words) {
         // Two 8-byte halves of a 16-byte array: the conversions cannot fail.
         let (lo, hi) = pair.split_at(W);
         a.store(
