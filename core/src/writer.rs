@@ -722,7 +722,7 @@ impl<'a> Writer<'a> {
     /// Wake consumers sleeping on the ring's data word (see [`crate::wake`])
     /// after every publish: `wake` is called (typically a futex wake) only
     /// when some consumer has announced that it sleeps, so a publish with
-    /// nobody asleep costs one uncontended read-modify-write and no system call.
+    /// nobody asleep costs one load of a cached line and no system call.
     pub fn set_wake(&mut self, wake: Option<crate::wake::WakeFn>) {
         self.wake = wake;
     }

@@ -2,8 +2,10 @@
 //!
 //! The futex words live in the ring's shared mapping, so waits and wakes use
 //! shared futexes (no `FUTEX_PRIVATE_FLAG`, which could not wake a waiter in
-//! another process). The handshake that makes a lost wake-up impossible is
-//! [`shmcast::wake`]'s (a flag in the futex word itself); every sleep is bounded, and spurious wake-ups only
+//! another process). The handshake is [`shmcast::wake`]'s (a flag in the
+//! futex word itself, which a waker only loads while nobody sleeps); every
+//! sleep is bounded, the first of each wait by [`FIRST_NAP`] (the bound on
+//! the one race in which a wake-up comes late), and spurious wake-ups only
 //! cost a re-check.
 
 use std::sync::atomic::AtomicU32;
@@ -31,6 +33,12 @@ pub fn futex_sleep(word: &AtomicU32, expected: u32, timeout: Duration) {
     let _ = futex::wait(word, futex::Flags::empty(), expected, Some(&ts));
 }
 
+/// The longest first sleep of a wait. A wake-up that raced the sleeper's
+/// announcement (see [`shmcast::wake`]) comes at the waker's next call or
+/// when the sleep times out, so this bounds how late it can be; later sleeps
+/// of the same wait take the full [`Phases::nap`].
+pub const FIRST_NAP: Duration = Duration::from_micros(100);
+
 /// How long to spin and yield before sleeping.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Phases {
@@ -38,7 +46,8 @@ pub struct Phases {
     pub spins: u32,
     /// Then `sched_yield` iterations.
     pub yields: u32,
-    /// Then sleep on the futex, at most this long at a time.
+    /// Then sleep on the futex, at most this long at a time (the first sleep
+    /// of a wait at most [`FIRST_NAP`]).
     pub nap: Duration,
 }
 
@@ -92,6 +101,7 @@ pub(crate) fn phased(
 ) -> Result<Read, ReadError> {
     let start = Instant::now();
     let mut n: u64 = 0;
+    let mut nap = phases.nap.min(FIRST_NAP);
     loop {
         let read = try_read(buf)?;
         if read != Read::Empty {
@@ -107,7 +117,8 @@ pub(crate) fn phased(
         } else if n <= u64::from(phases.spins) + u64::from(phases.yields) {
             std::thread::yield_now();
         } else {
-            sleep(phases.nap.min(timeout - elapsed));
+            sleep(nap.min(timeout - elapsed));
+            nap = phases.nap;
         }
     }
 }
@@ -137,6 +148,8 @@ pub struct LinuxWait<'r> {
     timeout: Duration,
     /// When the current wait began (set on its first round).
     since: Option<Instant>,
+    /// Whether the current wait has slept (its first sleep is short).
+    slept: bool,
 }
 
 impl<'r> LinuxWait<'r> {
@@ -148,6 +161,7 @@ impl<'r> LinuxWait<'r> {
             phases,
             timeout,
             since: None,
+            slept: false,
         }
     }
 }
@@ -156,6 +170,7 @@ impl Wait for LinuxWait<'_> {
     fn wait(&mut self, blocked: &Blocked) -> WaitAction {
         if blocked.waits == 1 {
             self.since = Some(Instant::now());
+            self.slept = false;
         }
         let n = blocked.waits;
         if n <= u64::from(self.phases.spins) {
@@ -192,8 +207,17 @@ impl Wait for LinuxWait<'_> {
             .consumer(blocked.slot)
             .is_none_or(|c| c.position != blocked.position);
         if !moved {
-            let nap = self.phases.nap.min(self.timeout - waited);
-            futex_sleep(self.ring.futex_word(Side::Space), w, nap);
+            let nap = if self.slept {
+                self.phases.nap
+            } else {
+                self.phases.nap.min(FIRST_NAP)
+            };
+            self.slept = true;
+            futex_sleep(
+                self.ring.futex_word(Side::Space),
+                w,
+                nap.min(self.timeout - waited),
+            );
         }
         WaitAction::Retry
     }
