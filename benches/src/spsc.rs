@@ -43,6 +43,11 @@ pub enum Contender {
     /// shmcast, a gating reader, messages staged in batches of [`BATCH`]
     /// and published by one `flush`.
     ShmcastGatingBatch,
+    /// [`Contender::ShmcastGating`] with the wake-ups of `shmcast-linux`'s
+    /// producer and gating consumer: the producer wakes data sleepers after
+    /// every publish, the consumer wakes a space sleeper after every read
+    /// (nobody sleeps here: this is the cost of checking).
+    ShmcastGatingWakes,
     /// bcast 1.0.0-rc.7 under a credit counter.
     BcastRc,
     /// bcast 0.0.31 under a credit counter.
@@ -53,10 +58,11 @@ pub enum Contender {
 
 impl Contender {
     /// Every contender, in the criterion bench's order.
-    pub const ALL: [Contender; 6] = [
+    pub const ALL: [Contender; 7] = [
         Contender::ShmcastLossy,
         Contender::ShmcastGating,
         Contender::ShmcastGatingBatch,
+        Contender::ShmcastGatingWakes,
         Contender::BcastRc,
         Contender::BcastOld,
         Contender::Disruptor,
@@ -68,6 +74,7 @@ impl Contender {
             Contender::ShmcastLossy => "shmcast/lossy",
             Contender::ShmcastGating => "shmcast/gating",
             Contender::ShmcastGatingBatch => "shmcast/gating-batch-64",
+            Contender::ShmcastGatingWakes => "shmcast/gating-wakes",
             Contender::BcastRc => "bcast-1.0.0-rc.7/credit",
             Contender::BcastOld => "bcast-0.0.31/credit",
             Contender::Disruptor => "disruptor",
@@ -99,8 +106,13 @@ impl Contender {
         };
         Some(match self {
             Contender::ShmcastLossy => shmcast_lossy(iters, msg, pin),
-            Contender::ShmcastGating => lossless(shmcast_gating(iters, msg, false, pin)),
-            Contender::ShmcastGatingBatch => lossless(shmcast_gating(iters, msg, true, pin)),
+            Contender::ShmcastGating => lossless(shmcast_gating(iters, msg, Gating::One, pin)),
+            Contender::ShmcastGatingBatch => {
+                lossless(shmcast_gating(iters, msg, Gating::Batch, pin))
+            }
+            Contender::ShmcastGatingWakes => {
+                lossless(shmcast_gating(iters, msg, Gating::Wakes, pin))
+            }
             Contender::BcastRc => lossless(bcast_rc_credit(iters, msg, pin)),
             Contender::BcastOld => lossless(bcast_old_credit(iters, msg, pin)),
             Contender::Disruptor => lossless(match msg.len() {
@@ -205,18 +217,36 @@ fn shmcast_lossy(iters: u64, msg: &[u8], pin: Option<[usize; 2]>) -> Run {
     }
 }
 
-fn shmcast_gating(iters: u64, msg: &[u8], batch: bool, pin: Option<[usize; 2]>) -> Duration {
+/// How the gating runs publish and wake.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Gating {
+    /// Commit one message at a time.
+    One,
+    /// Stage [`BATCH`] messages, then flush.
+    Batch,
+    /// One at a time, with the Linux adapter's wake-up checks on both sides.
+    Wakes,
+}
+
+/// A wake function for runs where nobody sleeps (never called then).
+fn no_sleeper(_: &std::sync::atomic::AtomicU32) {}
+
+fn shmcast_gating(iters: u64, msg: &[u8], how: Gating, pin: Option<[usize; 2]>) -> Duration {
     let cfg = RingConfig::new(CAPACITY).slots(1);
     let region = HeapRegion::new(cfg.region_size());
     let ring = Ring::create(&region, &cfg).expect("create");
     let mut w = ring.writer().expect("writer");
+    let wakes = how == Gating::Wakes;
+    if wakes {
+        w.set_wake(Some(no_sleeper));
+    }
     let mut r = ring.gating_reader().expect("gating reader");
     let mut buf = vec![0u8; msg.len()];
     pair(
         pin,
         || {
             let mut wait = Patient::default();
-            if batch {
+            if how == Gating::Batch {
                 let mut left = iters;
                 while left > 0 {
                     let n = left.min(BATCH);
@@ -244,6 +274,9 @@ fn shmcast_gating(iters: u64, msg: &[u8], batch: bool, pin: Option<[usize; 2]>) 
                 match r.try_read(&mut buf).expect("read") {
                     Read::Message(_) => {
                         got += 1;
+                        if wakes {
+                            ring.wake_side(shmcast::wake::Side::Space, no_sleeper);
+                        }
                         backoff.reset();
                     }
                     Read::Empty => backoff.snooze(),
