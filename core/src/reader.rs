@@ -421,20 +421,22 @@ impl<'a> Reader<'a> {
         // in step): `frame_of` decides what a header is, then the fence,
         // then the rest.
         let pos = self.cursor;
-        let w0 = self.ring.first_word_at_cursor(pos)?;
+        let (data, geo) = (self.ring.data, &self.ring.geo);
+        let word = self.ring.cursor_word(pos)?;
+        let w0 = copy::load(data, word);
         if w0 == 0 {
             // As `next_slow` finds `Peek::Empty`: nothing yet, unless the
             // zero is from a later lap or the ring was damaged (those go to
-            // the general path, which loads the intent again).
+            // the general path, which loads the intent again). The cursor is
+            // far enough below 2^64 that `intent - pos` (wrapping) is in
+            // `0..=capacity` exactly when `pos <= intent <= pos + capacity`.
             let intent = self.ring.intent_after_read();
-            return (pos <= intent && intent <= pos.saturating_add(self.ring.geo.capacity))
-                .then_some(Read::Empty);
+            return (intent.wrapping_sub(pos) <= geo.capacity).then_some(Read::Empty);
         }
         // `frame_of` for a message, the only kind taken here: the kind in
         // the top bits and the length under them, so one subtraction leaves
         // the length of a message and a number past any message limit for
         // every other kind (the limit is below 2^LEN_BITS).
-        let geo = &self.ring.geo;
         let len = (w0 as u32).wrapping_sub(kind::MESSAGE << layout::LEN_BITS) as u64;
         let size = geo.record_size(len);
         if len > geo.max_message || size > geo.capacity - (pos & geo.mask) {
@@ -442,14 +444,15 @@ impl<'a> Reader<'a> {
         }
         // Acquire: see [`Ring::peek`].
         fence(Ordering::Acquire);
-        let seq = copy::load(self.ring.data, self.ring.word_of(pos) + 1);
+        let seq = copy::load(data, word + 1);
         if seq != self.seq {
             return None;
         }
         let len = len as usize;
         let dst = buf.get_mut(..len)?;
-        copy::copy_out(self.ring.data, self.ring.payload_word(pos), dst);
-        if self.ring.overwritten(pos, self.tolerance()) {
+        // The header is whole words: the payload starts that many words on.
+        copy::copy_out(data, word + (geo.header / 8) as usize, dst);
+        if self.ring.overwritten_at_cursor(pos, self.tolerance()) {
             return None;
         }
         self.advance(pos, size, seq, pos + size);
@@ -519,7 +522,8 @@ impl<'a> Reader<'a> {
     fn advance(&mut self, pos: u64, size: u64, seq: u64, publish: u64) {
         self.cursor = pos + size;
         self.seq = seq.wrapping_add(1);
-        self.stats.messages = self.stats.messages.saturating_add(1);
+        // Wrapping: 2^64 messages take centuries.
+        self.stats.messages = self.stats.messages.wrapping_add(1);
         if let Some(lease) = self.slot {
             let s = &self.ring.slots[lease.index];
             s.read_messages

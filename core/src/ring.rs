@@ -643,18 +643,19 @@ impl<'a> Ring<'a> {
         Some(copy::load(self.data, self.word_of(pos)))
     }
 
-    /// [`Ring::first_word`] for a position known to be aligned (a reader's
-    /// cursor: every position it takes is one that `first_word` accepted, a
-    /// lap's end, or one of those plus a record's size). Only the range is
-    /// checked. An unaligned position would still only load a word of the
-    /// ring (`word_of` rounds down), never out of bounds.
+    /// The word index of a reader's cursor, or `None` past the range
+    /// [`Ring::first_word`] accepts. Only the range is checked: the cursor is
+    /// aligned by construction (every position it takes is one that
+    /// `first_word` accepted, a lap's end, or one of those plus a record's
+    /// size). An unaligned one would still only load a word of the ring
+    /// (`word_of` rounds down), never out of bounds.
     #[inline(always)]
-    pub(crate) fn first_word_at_cursor(&self, pos: u64) -> Option<u64> {
+    pub(crate) fn cursor_word(&self, pos: u64) -> Option<usize> {
         debug_assert!(pos & (self.geo.align - 1) == 0, "unaligned cursor {pos}");
         if pos > u64::MAX - 2 * layout::MAX_CAPACITY {
             return None;
         }
-        Some(copy::load(self.data, self.word_of(pos)))
+        Some(self.word_of(pos))
     }
 
     /// Word index in the data area of position `pos`.
@@ -822,6 +823,17 @@ impl<'a> Ring<'a> {
     pub(crate) fn overwritten(&self, pos: u64, tolerance: u64) -> bool {
         let intent = self.intent_after_read();
         intent > pos.saturating_add(self.geo.capacity - tolerance) || intent <= pos
+    }
+
+    /// [`Ring::overwritten`] for a position that [`Ring::cursor_word`]
+    /// accepted, in one comparison: below that bound, `intent - pos - 1`
+    /// (wrapping) is under `capacity - tolerance` exactly when
+    /// `pos < intent <= pos + capacity - tolerance`.
+    #[inline(always)]
+    pub(crate) fn overwritten_at_cursor(&self, pos: u64, tolerance: u64) -> bool {
+        debug_assert!(pos <= u64::MAX - 2 * layout::MAX_CAPACITY);
+        let intent = self.intent_after_read();
+        intent.wrapping_sub(pos).wrapping_sub(1) >= self.geo.capacity - tolerance
     }
 
     /// The producer's intent, loaded after an Acquire fence that orders every
