@@ -267,10 +267,13 @@ impl ShmRing {
         // wake whoever sleeps on the data word now, not after their nap.
         ring.wake_side(shmcast::wake::Side::Data, futex_wake);
         Ok(Producer {
+            wait: LinuxWait::new(
+                ring,
+                &self.location,
+                Phases::default(),
+                Duration::from_secs(5),
+            ),
             writer,
-            location: self.location.clone(),
-            phases: Phases::default(),
-            gating_timeout: Duration::from_secs(5),
             _lock: lock,
         })
     }
@@ -346,6 +349,7 @@ impl<'r> Consumer<'r> {
     ///
     /// # Errors
     /// As [`Reader::try_read`].
+    #[inline]
     pub fn try_read(&mut self, buf: &mut [u8]) -> Result<Read, ReadError> {
         let read = self.reader.try_read(buf)?;
         if self.gating && matches!(read, Read::Message(_)) {
@@ -384,9 +388,9 @@ unsafe impl shmcast::Region for ShmRing {
 #[derive(Debug)]
 pub struct Producer<'r> {
     writer: Writer<'r>,
-    location: Location,
-    phases: Phases,
-    gating_timeout: Duration,
+    /// Built once: a write that need not wait never touches it (building
+    /// one for every write copied the ring handle on every message).
+    wait: LinuxWait<'r>,
     _lock: RoleLock,
 }
 
@@ -394,28 +398,23 @@ impl<'r> Producer<'r> {
     /// How long a live gating consumer may hold the producer back before it
     /// is demoted, and how to wait meanwhile.
     pub fn set_gating_wait(&mut self, phases: Phases, timeout: Duration) {
-        self.phases = phases;
-        self.gating_timeout = timeout;
+        self.wait.set(phases, timeout);
     }
 
     /// Claim room for a message, waiting for gating consumers (see above).
     ///
     /// # Errors
     /// As [`Writer::claim_with`].
+    #[inline]
     pub fn claim(&mut self, len: usize) -> Result<shmcast::Claim<'_, 'r>, WriteError> {
-        let mut wait = LinuxWait::new(
-            self.writer.ring(),
-            &self.location,
-            self.phases,
-            self.gating_timeout,
-        );
-        self.writer.claim_with(len, &mut wait)
+        self.writer.claim_with(len, &mut self.wait)
     }
 
     /// Write and publish one message; returns its sequence number.
     ///
     /// # Errors
     /// As [`Producer::claim`].
+    #[inline]
     pub fn write(&mut self, msg: &[u8]) -> Result<u64, WriteError> {
         self.write_tagged(0, msg)
     }
@@ -424,28 +423,18 @@ impl<'r> Producer<'r> {
     ///
     /// # Errors
     /// As [`Producer::claim`].
+    #[inline]
     pub fn write_tagged(&mut self, tag: u32, msg: &[u8]) -> Result<u64, WriteError> {
-        let mut wait = LinuxWait::new(
-            self.writer.ring(),
-            &self.location,
-            self.phases,
-            self.gating_timeout,
-        );
-        self.writer.write_with(tag, msg, &mut wait)
+        self.writer.write_with(tag, msg, &mut self.wait)
     }
 
     /// Write one message to be published by the next flush.
     ///
     /// # Errors
     /// As [`Producer::claim`].
+    #[inline]
     pub fn stage(&mut self, tag: u32, msg: &[u8]) -> Result<u64, WriteError> {
-        let mut wait = LinuxWait::new(
-            self.writer.ring(),
-            &self.location,
-            self.phases,
-            self.gating_timeout,
-        );
-        self.writer.stage_with(tag, msg, &mut wait)
+        self.writer.stage_with(tag, msg, &mut self.wait)
     }
 }
 

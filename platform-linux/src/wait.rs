@@ -166,6 +166,14 @@ impl<'r> LinuxWait<'r> {
     }
 }
 
+impl LinuxWait<'_> {
+    /// Wait with `phases` and give a blocking consumer `timeout` from now on.
+    pub(crate) fn set(&mut self, phases: Phases, timeout: Duration) {
+        self.phases = phases;
+        self.timeout = timeout;
+    }
+}
+
 impl Wait for LinuxWait<'_> {
     fn wait(&mut self, blocked: &Blocked) -> WaitAction {
         if blocked.waits == 1 {
