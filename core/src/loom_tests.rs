@@ -227,7 +227,7 @@ fn loom_sleep_and_wake_up() {
                     Read::Empty => {}
                     other => panic!("{other:?}"),
                 }
-                let w = ring.prepare_sleep(Side::Data).unwrap();
+                let w = ring.prepare_sleep(Side::Data).unwrap().value;
                 if !ring.has_data_after(r.position()) {
                     let word = ring.futex_word(Side::Data);
                     // The sleep's timeout: two looks.
@@ -245,6 +245,52 @@ fn loom_sleep_and_wake_up() {
         w.write(&payload(0)).unwrap();
         drop(w);
         consumer.join().unwrap();
+    });
+}
+
+loom::lazy_static! {
+    /// Whether the producer's wake function ran (reset for every execution).
+    static ref WOKEN: loom::sync::atomic::AtomicBool = loom::sync::atomic::AtomicBool::new(false);
+}
+
+fn note_wake(_: &crate::sync::AtomicU32) {
+    WOKEN.store(true, crate::sync::Ordering::Relaxed);
+}
+
+/// The other half of the handshake, the one that rules out the race: a
+/// sleeper whose announcement happens before the producer publishes (here
+/// through a flag the producer waits for) is always woken, so a producer
+/// that loads the word after its tail store must see the flag and call the
+/// wake function. (`loom_sleep_and_wake_up` still passes if the producer
+/// never wakes anyone, thanks to the sleep's timeout; this one would not.)
+#[test]
+fn loom_announced_sleeper_is_woken() {
+    use crate::wake::Side;
+    use loom::sync::atomic::AtomicBool;
+    let mut b = loom::model::Builder::new();
+    b.preemption_bound = Some(PREEMPTIONS);
+    b.check(|| {
+        let parts: &'static Parts =
+            std::boxed::Box::leak(std::boxed::Box::new(Parts::plain(64, 0)));
+        let announced: &'static AtomicBool =
+            std::boxed::Box::leak(std::boxed::Box::new(AtomicBool::new(false)));
+        let ring = parts.ring();
+        let sleeper = thread::spawn(move || {
+            let a = ring.prepare_sleep(Side::Data).unwrap();
+            assert!(a.fresh);
+            announced.store(true, crate::sync::Ordering::Release);
+        });
+        let mut w = ring.writer().unwrap();
+        w.set_wake(Some(note_wake));
+        while !announced.load(crate::sync::Ordering::Acquire) {
+            thread::yield_now();
+        }
+        w.write(&payload(0)).unwrap();
+        assert!(
+            WOKEN.load(crate::sync::Ordering::Relaxed),
+            "announced sleeper not woken"
+        );
+        sleeper.join().unwrap();
     });
 }
 

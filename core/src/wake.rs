@@ -27,9 +27,13 @@
 //!   and the sleeper's set and re-check, the store-buffering case that only
 //!   a full fence on both sides rules out) the wake-up is late, not lost: the
 //!   waker's next call sees the flag (a later load reads the flag once it is
-//!   visible), or the sleep times out and the sleeper re-checks. Adapters
-//!   make each wait's first sleep short (see `shmcast-linux`'s `Phases`),
-//!   which bounds the delay of this race to it.
+//!   visible), or the sleep times out and the sleeper re-checks. The race
+//!   needs the flag to be set while the waker stores, so it can only follow
+//!   an announcement that set the flag ([`Announced::fresh`]); adapters make
+//!   that sleep short (`shmcast-linux`'s `FIRST_NAP`), which bounds the delay.
+//!   A sleeper that times out of it to find its condition met (the word
+//!   unchanged: no waker came) wakes the others ([`Ring::wake_if_late`]),
+//!   who may have found the flag already set and be sleeping long.
 //!
 //! Sleeps are bounded by the adapter's timeouts anyway, which also covers the
 //! word wrapping around in 2^31 wake-ups. An earlier handshake made every
@@ -41,6 +45,17 @@
 
 use crate::ring::Ring;
 use crate::sync::{AtomicU32, Ordering};
+
+/// A sleeper's announcement (see [`Ring::prepare_sleep`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Announced {
+    /// The word's value to sleep on: sleep while the word equals it.
+    pub value: u32,
+    /// Whether this announcement set the flag (nobody had announced a sleep
+    /// since the last wake-up). Only then can a waker racing the
+    /// announcement miss it, so the sleep that follows should be short.
+    pub fresh: bool,
+}
 
 /// Called with a futex word after it was bumped, to wake its sleepers.
 pub type WakeFn = fn(&AtomicU32);
@@ -64,26 +79,45 @@ impl<'a> Ring<'a> {
 
     /// Announce a sleeper: set the flag and return the value to sleep on.
     /// Re-check the condition after this; sleep (futex wait on
-    /// [`Ring::futex_word`] while it equals the value) only if it still holds.
+    /// [`Ring::futex_word`] while it equals [`Announced::value`]) only if it
+    /// still holds, and briefly if [`Announced::fresh`].
     ///
     /// `None` when the flag could not be set in a bounded number of tries
     /// (the word keeps moving: the other side is busy); then do not sleep,
     /// since nobody would know to wake you: yield and look again.
-    pub fn prepare_sleep(&self, side: Side) -> Option<u32> {
+    pub fn prepare_sleep(&self, side: Side) -> Option<Announced> {
         let word = self.word(side);
         let mut v = word.load(Ordering::Acquire);
         // Bounded: each failure means the producer (or another sleeper) moved
         // the word. A strong compare-exchange, so that no failure is spurious.
         for _ in 0..16 {
             if v & 1 != 0 {
-                return Some(v);
+                return Some(Announced {
+                    value: v,
+                    fresh: false,
+                });
             }
             match word.compare_exchange(v, v | 1, Ordering::AcqRel, Ordering::Acquire) {
-                Ok(_) => return Some(v | 1),
+                Ok(_) => {
+                    return Some(Announced {
+                        value: v | 1,
+                        fresh: true,
+                    })
+                }
                 Err(now) => v = now,
             }
         }
         None
+    }
+
+    /// After a sleep on `side` that ended with the word still `value` (no
+    /// waker came) and the condition met (the awaited store happened): the
+    /// race of the module docs. Wake the other sleepers, who may be sleeping
+    /// long on the same late wake-up.
+    pub fn wake_if_late(&self, side: Side, value: u32, wake: WakeFn) {
+        if self.word(side).load(Ordering::Relaxed) == value {
+            self.wake_side(side, wake);
+        }
     }
 
     /// The futex word of a side (to sleep on, or to wake).

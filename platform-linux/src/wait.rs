@@ -4,15 +4,15 @@
 //! shared futexes (no `FUTEX_PRIVATE_FLAG`, which could not wake a waiter in
 //! another process). The handshake is [`shmcast::wake`]'s (a flag in the
 //! futex word itself, which a waker only loads while nobody sleeps); every
-//! sleep is bounded, the first of each wait by [`FIRST_NAP`] (the bound on
-//! the one race in which a wake-up comes late), and spurious wake-ups only
-//! cost a re-check.
+//! sleep is bounded, one that follows a fresh announcement by [`FIRST_NAP`]
+//! (the bound on the one race in which a wake-up comes late), and spurious
+//! wake-ups only cost a re-check.
 
 use std::sync::atomic::AtomicU32;
 use std::time::{Duration, Instant};
 
 use rustix::thread::futex;
-use shmcast::wake::Side;
+use shmcast::wake::{Announced, Side};
 use shmcast::{Blocked, Read, ReadError, Reader, Ring, Wait, WaitAction};
 
 use crate::lock::is_held;
@@ -33,10 +33,11 @@ pub fn futex_sleep(word: &AtomicU32, expected: u32, timeout: Duration) {
     let _ = futex::wait(word, futex::Flags::empty(), expected, Some(&ts));
 }
 
-/// The longest first sleep of a wait. A wake-up that raced the sleeper's
-/// announcement (see [`shmcast::wake`]) comes at the waker's next call or
-/// when the sleep times out, so this bounds how late it can be; later sleeps
-/// of the same wait take the full [`Phases::nap`].
+/// The longest sleep after an announcement that set the sleeper flag
+/// ([`shmcast::wake::Announced::fresh`]). A wake-up that raced it (see
+/// [`shmcast::wake`]) comes at the waker's next call or when the sleep times
+/// out, so this bounds how late it can be; a consumer that times out of it to
+/// find data wakes the others. Other sleeps take the full [`Phases::nap`].
 pub const FIRST_NAP: Duration = Duration::from_micros(100);
 
 /// How long to spin and yield before sleeping.
@@ -46,8 +47,8 @@ pub struct Phases {
     pub spins: u32,
     /// Then `sched_yield` iterations.
     pub yields: u32,
-    /// Then sleep on the futex, at most this long at a time (the first sleep
-    /// of a wait at most [`FIRST_NAP`]).
+    /// Then sleep on the futex, at most this long at a time (at most
+    /// [`FIRST_NAP`] right after setting the sleeper flag).
     pub nap: Duration,
 }
 
@@ -101,7 +102,6 @@ pub(crate) fn phased(
 ) -> Result<Read, ReadError> {
     let start = Instant::now();
     let mut n: u64 = 0;
-    let mut nap = phases.nap.min(FIRST_NAP);
     loop {
         let read = try_read(buf)?;
         if read != Read::Empty {
@@ -117,20 +117,32 @@ pub(crate) fn phased(
         } else if n <= u64::from(phases.spins) + u64::from(phases.yields) {
             std::thread::yield_now();
         } else {
-            sleep(nap.min(timeout - elapsed));
-            nap = phases.nap;
+            sleep(phases.nap.min(timeout - elapsed));
         }
     }
 }
 
 fn sleep_for_data(ring: &Ring<'_>, position: u64, nap: Duration) {
     match ring.prepare_sleep(Side::Data) {
-        Some(w) if !ring.has_data_after(position) => {
-            futex_sleep(ring.futex_word(Side::Data), w, nap);
+        Some(a) if !ring.has_data_after(position) => {
+            futex_sleep(ring.futex_word(Side::Data), a.value, short_if_fresh(a, nap));
+            if a.fresh && ring.has_data_after(position) {
+                // Data and no wake-up: the race; others may sleep long on it.
+                ring.wake_if_late(Side::Data, a.value, futex_wake);
+            }
         }
         Some(_) => {}
         // The word keeps moving: data is flowing, so look again soon.
         None => std::thread::yield_now(),
+    }
+}
+
+/// The nap for a sleep after `a`: at most [`FIRST_NAP`] if it set the flag.
+fn short_if_fresh(a: Announced, nap: Duration) -> Duration {
+    if a.fresh {
+        nap.min(FIRST_NAP)
+    } else {
+        nap
     }
 }
 
@@ -148,8 +160,6 @@ pub struct LinuxWait<'r> {
     timeout: Duration,
     /// When the current wait began (set on its first round).
     since: Option<Instant>,
-    /// Whether the current wait has slept (its first sleep is short).
-    slept: bool,
 }
 
 impl<'r> LinuxWait<'r> {
@@ -161,7 +171,6 @@ impl<'r> LinuxWait<'r> {
             phases,
             timeout,
             since: None,
-            slept: false,
         }
     }
 }
@@ -178,7 +187,6 @@ impl Wait for LinuxWait<'_> {
     fn wait(&mut self, blocked: &Blocked) -> WaitAction {
         if blocked.waits == 1 {
             self.since = Some(Instant::now());
-            self.slept = false;
         }
         let n = blocked.waits;
         if n <= u64::from(self.phases.spins) {
@@ -205,7 +213,7 @@ impl Wait for LinuxWait<'_> {
         if waited >= self.timeout {
             return WaitAction::Demote;
         }
-        let Some(w) = self.ring.prepare_sleep(Side::Space) else {
+        let Some(a) = self.ring.prepare_sleep(Side::Space) else {
             // The word keeps moving: consumers are reading, so look again soon.
             std::thread::yield_now();
             return WaitAction::Retry;
@@ -215,17 +223,8 @@ impl Wait for LinuxWait<'_> {
             .consumer(blocked.slot)
             .is_none_or(|c| c.position != blocked.position);
         if !moved {
-            let nap = if self.slept {
-                self.phases.nap
-            } else {
-                self.phases.nap.min(FIRST_NAP)
-            };
-            self.slept = true;
-            futex_sleep(
-                self.ring.futex_word(Side::Space),
-                w,
-                nap.min(self.timeout - waited),
-            );
+            let nap = short_if_fresh(a, self.phases.nap).min(self.timeout - waited);
+            futex_sleep(self.ring.futex_word(Side::Space), a.value, nap);
         }
         WaitAction::Retry
     }
