@@ -21,11 +21,9 @@ use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
 use rustix::time::{clock_gettime, ClockId};
-use shmcast::wake::Side;
 use shmcast::{Read, ReadError, RingConfig, SlotState, Start, WriteError};
 
-use crate::wait::futex_wake;
-use crate::{read_wait, Error, Phases, ShmRing};
+use crate::{Error, Phases, ShmRing};
 
 /// Bytes at the start of every payload: send time and message index.
 pub const STAMP_LEN: usize = 16;
@@ -518,8 +516,8 @@ impl<'l> Fields<'l> {
 
 /// Be a consumer of `ring` until the end marker, `stop`, or a dead producer:
 /// join (gating, or lossy with a slot so the run can watch it), wait for
-/// messages with [`read_wait`] (spin, yield, futex sleep) and record each
-/// one's one-way latency.
+/// messages with [`crate::Consumer::read_wait`] (spin, yield, futex sleep)
+/// and record each one's one-way latency.
 ///
 /// # Errors
 /// [`BenchError::Ring`] if no slot is free, [`BenchError::Read`],
@@ -551,16 +549,13 @@ pub fn consume(
     let mut idle_since = Instant::now();
     let mut seen_producer = false;
     while !stop.load(Ordering::Relaxed) {
-        let reader = consumer.reader();
-        let read = read_wait(reader, &mut buf, &phases, Duration::from_millis(50))
+        // A gating consumer wakes a producer asleep waiting for room (no
+        // system call unless one sleeps).
+        let read = consumer
+            .read_wait(&mut buf, &phases, Duration::from_millis(50))
             .map_err(BenchError::Read)?;
         match read {
             Read::Message(m) => {
-                if opts.gating {
-                    // Wake a producer asleep waiting for room (no system
-                    // call unless one sleeps).
-                    reader.ring().wake_side(Side::Space, futex_wake);
-                }
                 idle_since = Instant::now();
                 if m.tag == END_TAG {
                     report.saw_end = true;

@@ -352,15 +352,41 @@ impl<'r> Consumer<'r> {
     #[inline]
     pub fn try_read(&mut self, buf: &mut [u8]) -> Result<Read, ReadError> {
         let read = self.reader.try_read(buf)?;
+        self.made_room(&read);
+        Ok(read)
+    }
+
+    /// Read, waiting up to `timeout` while the ring is empty, as
+    /// [`crate::read_wait`]; a gating consumer then wakes a producer that
+    /// sleeps waiting for room, as [`Consumer::try_read`].
+    ///
+    /// # Errors
+    /// As [`Reader::try_read`].
+    pub fn read_wait(
+        &mut self,
+        buf: &mut [u8],
+        phases: &Phases,
+        timeout: Duration,
+    ) -> Result<Read, ReadError> {
+        let read = crate::read_wait(&mut self.reader, buf, phases, timeout)?;
+        self.made_room(&read);
+        Ok(read)
+    }
+
+    /// After a read: a gating consumer that moved wakes a producer sleeping
+    /// for room (one load when none sleeps).
+    #[inline]
+    fn made_room(&self, read: &Read) {
         if self.gating && matches!(read, Read::Message(_)) {
             self.reader
                 .ring()
                 .wake_side(shmcast::wake::Side::Space, futex_wake);
         }
-        Ok(read)
     }
 
-    /// The underlying reader.
+    /// The underlying reader. Reads through it do not wake a producer that
+    /// sleeps waiting for room; [`Consumer::try_read`] and
+    /// [`Consumer::read_wait`] do.
     pub fn reader(&mut self) -> &mut Reader<'r> {
         &mut self.reader
     }

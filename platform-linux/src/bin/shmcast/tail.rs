@@ -9,9 +9,7 @@
 use std::io::{self, BufWriter, Write};
 use std::time::Duration;
 
-use shmcast::wake::Side;
 use shmcast::{Message, Read, ReadError, Start};
-use shmcast_linux::wait::futex_wake;
 use shmcast_linux::{read_poll, read_wait, Error, Options, Phases, ReadOnlyShm, ShmRing};
 
 use crate::args::{Format, StartAt, TailArgs};
@@ -41,13 +39,9 @@ pub fn run(a: &TailArgs) -> Outcome {
             let mut consumer = ring.gating_consumer()?;
             let mut was_gating = false;
             follow(a, &name, ring.ring().max_message(), |buf| {
-                let reader = consumer.reader();
-                let read = read_wait(reader, buf, &phases, TICK)?;
-                if matches!(read, Read::Message(_)) {
-                    // Room for a producer that sleeps waiting for it.
-                    reader.ring().wake_side(Side::Space, futex_wake);
-                }
-                let gating = reader.is_gating();
+                // Waking a producer that sleeps waiting for the room made.
+                let read = consumer.read_wait(buf, &phases, TICK)?;
+                let gating = consumer.reader().is_gating();
                 if was_gating && !gating {
                     eprintln!(
                         "shmcast: ring {name}: the producer demoted this tail to lossy (it held the producer back too long)"
