@@ -115,8 +115,10 @@ impl<'a> Ring<'a> {
     /// race of the module docs. Wake the other sleepers, who may be sleeping
     /// long on the same late wake-up.
     pub fn wake_if_late(&self, side: Side, value: u32, wake: WakeFn) {
-        if self.word(side).load(Ordering::Relaxed) == value {
-            self.wake_side(side, wake);
+        let word = self.word(side);
+        // `value` has the flag set: equal, the sleepers are still there.
+        if word.load(Ordering::Relaxed) == value {
+            self.wake_sleepers(word, wake);
         }
     }
 

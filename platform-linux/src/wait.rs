@@ -173,9 +173,7 @@ impl<'r> LinuxWait<'r> {
             since: None,
         }
     }
-}
 
-impl LinuxWait<'_> {
     /// Wait with `phases` and give a blocking consumer `timeout` from now on.
     pub(crate) fn set(&mut self, phases: Phases, timeout: Duration) {
         self.phases = phases;
