@@ -31,8 +31,8 @@
 //!   commit (including by a panic) aborts; a staged batch is invisible until
 //!   [`Writer::flush`].
 //! - **A waiting reader watches one word.** A record is published by its own
-//!   first header word (stored last, Release, after the producer zeroed the
-//!   word after the record), so a reader waiting for the next message loads
+//!   first header word (stored last, Release, once the word after the
+//!   record is zero), so a reader waiting for the next message loads
 //!   only the line it will arrive in, not a counter the producer writes for
 //!   every message (see [`writer`]); with [`RingConfig::line_aligned`], a
 //!   message of up to 48 bytes arrives in that one line.

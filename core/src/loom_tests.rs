@@ -31,7 +31,11 @@ impl Parts {
         Arc::new(Self::plain(capacity, slots))
     }
     fn plain(capacity: usize, slots: usize) -> Parts {
-        let cfg = RingConfig::new(capacity).max_message(8).slots(slots);
+        Self::with_config(RingConfig::new(capacity).max_message(8).slots(slots), slots)
+    }
+    /// Parts for `cfg`, which has `slots` consumer slots.
+    fn with_config(cfg: RingConfig, slots: usize) -> Parts {
+        let capacity = cfg.capacity();
         let parts = Parts {
             hdr: Header::zeroed(),
             slots: (0..slots).map(|_| Slot::zeroed()).collect(),
@@ -87,10 +91,22 @@ fn lossy_reads(ring: Ring<'_>, reads: usize) {
 }
 
 fn model(messages: u64, readers: usize, reads: usize, preemptions: usize) {
+    let cfg = RingConfig::new(64).max_message(8);
+    model_of(cfg, 0, messages, readers, reads, preemptions);
+}
+
+fn model_of(
+    cfg: RingConfig,
+    stride: usize,
+    messages: u64,
+    readers: usize,
+    reads: usize,
+    preemptions: usize,
+) {
     let mut b = loom::model::Builder::new();
     b.preemption_bound = Some(preemptions);
     b.check(move || {
-        let parts = Parts::new(64);
+        let parts = Arc::new(Parts::with_config(cfg, 0));
         let handles: Vec<_> = (0..readers)
             .map(|_| {
                 let p = parts.clone();
@@ -99,7 +115,7 @@ fn model(messages: u64, readers: usize, reads: usize, preemptions: usize) {
             .collect();
         let ring = parts.ring();
         let mut w = ring.writer().expect("first producer");
-        w.set_intent_stride(0);
+        w.set_intent_stride(stride);
         for seq in 0..messages {
             assert_eq!(w.write(&payload(seq)).unwrap(), seq);
         }
@@ -113,6 +129,20 @@ fn model(messages: u64, readers: usize, reads: usize, preemptions: usize) {
 #[test]
 fn loom_one_reader_lapped_while_copying() {
     model(3, 1, 3, PREEMPTIONS);
+}
+
+/// A line-aligned ring, where the producer zeroes the words where records
+/// will end ahead of its position (before a publication where it has not
+/// yet, else after it): a reader that reaches the next record's word, or is
+/// lapped while it copies, still sees zero or a whole record. Four records
+/// a lap; the widest stride, so that most records are sealed between
+/// raises of the intent.
+#[test]
+fn loom_line_aligned_clears_ahead() {
+    let cfg = RingConfig::new(crate::layout::MIN_LINE_ALIGNED_CAPACITY as usize)
+        .max_message(8)
+        .line_aligned(true);
+    model_of(cfg, 128, 5, 1, 6, 1);
 }
 
 #[test]

@@ -179,6 +179,13 @@ impl Geometry {
         self.record_size(self.max_message.max(8))
     }
 
+    /// Whether the producer zeroes the words where records will end a
+    /// stride ahead (line-aligned rings), not as it seals each record.
+    #[inline(always)]
+    pub(crate) fn clears_ahead(&self) -> bool {
+        self.align != layout::RECORD_ALIGN as u64
+    }
+
     /// Bytes of a record with a `len`-byte payload.
     #[inline]
     pub(crate) fn record_size(&self, len: u64) -> u64 {

@@ -21,9 +21,14 @@
 //! # Publication
 //!
 //! A record is published by its own first header word: the producer writes the
-//! payload and the other header words, stores 0 in the first word after the
-//! record (the next record's first word), then stores the first word with
-//! Release. A reader waiting at position `p` loads the word at `p` and fences
+//! payload and the other header words, makes sure the first word after the
+//! record (the next record's first word) is 0, then stores the first word
+//! with Release. A packed ring's producer stores that 0 as it seals the
+//! record. A line-aligned ring's producer, where records end only on line
+//! boundaries, zeroes the first words of the few lines ahead of the record
+//! after publishing it (and before, where it has not reached them yet): the
+//! publication then stores to no line but the record's own, and the line
+//! after it, which the reader polls next, is left alone. A reader waiting at position `p` loads the word at `p` and fences
 //! (Acquire): zero means nothing yet, anything else is the record (or a later
 //! lap's bytes, which the intent check catches). Stale bytes from an earlier
 //! lap are never mistaken for a record, because the word at every position a
@@ -54,6 +59,12 @@ use crate::layout::{self, kind};
 use crate::ring::{word0, Peek, Ring};
 use crate::sync::{fence, Ordering};
 use crate::wait::{Blocked, BoundedSpin, Wait, WaitAction};
+
+/// How far past a sealed record a line-aligned ring's producer zeroes the
+/// words where records will end (see [`Writer::clear_to`]). One line under
+/// loom, whose rings are a few lines long, so that its models reach both
+/// the zeroes before a publication and those after it.
+const CLEAR_AHEAD: u64 = if cfg!(loom) { 1 } else { 4 } * layout::CACHE_LINE as u64;
 
 /// How a new producer continues an existing stream.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -100,6 +111,9 @@ pub struct Writer<'a> {
     intent: u64,
     /// `head` as last stored.
     head: u64,
+    /// Line-aligned rings: the first word of every line in `[pos, cleared)`
+    /// is zero (see [`Writer::clear_to`]).
+    cleared: u64,
     /// Where the head walk starts (see [`Checkpoints`]).
     checkpoints: Checkpoints,
     /// Start of the newest committed message record.
@@ -153,6 +167,7 @@ impl<'a> Writer<'a> {
             published: tail,
             intent: intent.max(tail),
             head,
+            cleared: tail,
             checkpoints: Checkpoints::new(geo.capacity),
             latest,
             seq: 0,
@@ -232,10 +247,12 @@ impl<'a> Writer<'a> {
         // (as after any raise of the intent) and sees the overwrite.
         h.tail_intent.store(w.intent, Ordering::Relaxed);
         fence(Ordering::Release);
+        w.cleared = w.pos;
         if w.pos.saturating_add(8) <= w.intent {
             // Where readers wait for the next record: zero already, unless
             // the memory was damaged; make sure.
             copy::store(ring.data, ring.word_of(w.pos), 0);
+            w.cleared = w.pos + 8;
         }
         // The records the walk found are published already (their first
         // words are in the ring): move `latest` and `tail` over them. Not
@@ -638,13 +655,25 @@ impl<'a> Writer<'a> {
         let word = self.ring.word_of(rec);
         let seq = self.seq;
         copy::store(data, word + 1, seq.to_le());
-        copy::store(data, self.ring.word_of(end), 0);
+        let ahead = self.ring.geo.clears_ahead();
+        if !ahead {
+            copy::store(data, self.ring.word_of(end), 0);
+        } else if end >= self.cleared {
+            // Lines before `end` hold the record (or were zeroed).
+            self.cleared = end;
+            self.clear_to(end + 8);
+        }
         let first = word0(kind::MESSAGE, len, tag).to_le();
         self.pos = end;
         self.latest = rec;
         self.seq = seq.wrapping_add(1);
         self.checkpoints.note(rec);
         copy::store_release(data, word, first);
+        if ahead {
+            // After the publication, off its path: where the next records
+            // will end (see [`Writer::clear_to`]).
+            self.clear_to(end + CLEAR_AHEAD);
+        }
         self.publish();
         seq
     }
@@ -725,6 +754,26 @@ impl<'a> Writer<'a> {
     /// nobody asleep costs one load of a cached line and no system call.
     pub fn set_wake(&mut self, wake: Option<crate::wake::WakeFn>) {
         self.wake = wake;
+    }
+
+    /// On a line-aligned ring, zero the first word of every line from
+    /// `cleared` up to `to` (but not past the intent, which must cover the
+    /// words written): the words where records of this lap will end. A
+    /// record is then sealed without a store to the line after it, the line
+    /// a reader polls for the next record; the zeroes go a few lines ahead,
+    /// after the publication. (Packed rings zero the word after each record
+    /// as they seal it.) The word after a record is zeroed before the record
+    /// is published either way, which is what "Publication" asks.
+    #[inline]
+    fn clear_to(&mut self, to: u64) {
+        let align = self.ring.geo.align;
+        let to = to.min(self.intent);
+        let mut at = (self.cleared + align - 1) & !(align - 1);
+        while at < to {
+            copy::store(self.ring.data, self.ring.word_of(at), 0);
+            at += align;
+        }
+        self.cleared = self.cleared.max(at);
     }
 
     /// Place a `len`-byte record and make room for it (see [`Writer::place`]).
@@ -830,7 +879,12 @@ impl<'a> Writer<'a> {
             let sum = crate::checksum::in_ring(data, payload, w0, self.seq, len as usize);
             copy::store(data, word + 2, sum.to_le());
         }
-        copy::store(data, self.ring.word_of(end), 0);
+        if geo.clears_ahead() {
+            self.cleared = self.cleared.max(end);
+            self.clear_to(end + CLEAR_AHEAD);
+        } else {
+            copy::store(data, self.ring.word_of(end), 0);
+        }
         // The word at the writer's position: the record's, or the padding's.
         let (first_at, first) = if rec == self.pos {
             (word, w0)
@@ -1131,7 +1185,11 @@ impl Drop for Claim<'_, '_> {
     /// published: neither its header word nor the padding before it).
     fn drop(&mut self) {
         if !self.done {
-            self.writer.pos = self.start;
+            let w = &mut *self.writer;
+            w.pos = self.start;
+            // The payload may have covered the first words of lines after
+            // the record's first: those are to be zeroed again.
+            w.cleared = w.cleared.min(self.rec + 8).max(w.pos);
         }
     }
 }
