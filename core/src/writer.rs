@@ -655,24 +655,16 @@ impl<'a> Writer<'a> {
         let word = self.ring.word_of(rec);
         let seq = self.seq;
         copy::store(data, word + 1, seq.to_le());
-        let ahead = self.ring.geo.clears_ahead();
-        if !ahead {
-            copy::store(data, self.ring.word_of(end), 0);
-        } else if end >= self.cleared {
-            // Lines before `end` hold the record (or were zeroed).
-            self.cleared = end;
-            self.clear_to(end + 8);
-        }
         let first = word0(kind::MESSAGE, len, tag).to_le();
         self.pos = end;
         self.latest = rec;
         self.seq = seq.wrapping_add(1);
         self.checkpoints.note(rec);
-        copy::store_release(data, word, first);
-        if ahead {
-            // After the publication, off its path: where the next records
-            // will end (see [`Writer::clear_to`]).
-            self.clear_to(end + CLEAR_AHEAD);
+        if self.ring.geo.clears_ahead() {
+            self.release_clearing(word, end, first);
+        } else {
+            copy::store(data, self.ring.word_of(end), 0);
+            copy::store_release(data, word, first);
         }
         self.publish();
         seq
@@ -754,6 +746,24 @@ impl<'a> Writer<'a> {
     /// nobody asleep costs one load of a cached line and no system call.
     pub fn set_wake(&mut self, wake: Option<crate::wake::WakeFn>) {
         self.wake = wake;
+    }
+
+    /// Store a line-aligned ring's record's first word `first` (Release) at
+    /// `word`, zeroing the word at the record's `end` before, if it is not
+    /// zeroed yet, and those of the lines ahead after (see
+    /// [`Writer::clear_to`]). Out of line: the packed rings' path, which
+    /// stores the zero itself, stays short.
+    #[inline(never)]
+    fn release_clearing(&mut self, word: usize, end: u64, first: u64) {
+        if end >= self.cleared {
+            // Lines before `end` hold the record (or were zeroed).
+            self.cleared = end;
+            self.clear_to(end + 8);
+        }
+        copy::store_release(self.ring.data, word, first);
+        // After the publication, off its path: where the next records will
+        // end.
+        self.clear_to(end + CLEAR_AHEAD);
     }
 
     /// On a line-aligned ring, zero the first word of every line from
