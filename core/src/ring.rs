@@ -179,8 +179,9 @@ impl Geometry {
         self.record_size(self.max_message.max(8))
     }
 
-    /// Whether the producer zeroes the words where records will end a
-    /// stride ahead (line-aligned rings), not as it seals each record.
+    /// Whether the producer zeroes the words where records will end a few
+    /// lines ahead of itself (line-aligned rings), not as it seals each
+    /// record (see `Writer::clear_to`).
     #[inline(always)]
     pub(crate) fn clears_ahead(&self) -> bool {
         self.align != layout::RECORD_ALIGN as u64

@@ -28,12 +28,14 @@
 //! boundaries, zeroes the first words of the few lines ahead of the record
 //! after publishing it (and before, where it has not reached them yet): the
 //! publication then stores to no line but the record's own, and the line
-//! after it, which the reader polls next, is left alone. A reader waiting at position `p` loads the word at `p` and fences
-//! (Acquire): zero means nothing yet, anything else is the record (or a later
-//! lap's bytes, which the intent check catches). Stale bytes from an earlier
-//! lap are never mistaken for a record, because the word at every position a
-//! reader can wait at was zeroed before the record that ends there was
-//! published (and the ring's first word at creation), and a reader stands
+//! after it, which the reader polls next, is left alone.
+//!
+//! A reader waiting at position `p` loads the word at `p` and fences
+//! (Acquire): zero means nothing yet, anything else is the record (or a
+//! later lap's bytes, which the intent check catches). Stale bytes from an
+//! earlier lap are never mistaken for a record, because the word at every
+//! position a reader can wait at was zeroed before the record that ends there
+//! was published (and the ring's first word at creation), and a reader stands
 //! there only after synchronising with that publication: it read the record
 //! before (Acquire), or loaded `tail`, `latest` or `head`, which the producer
 //! stores with Release after the records they name. Padding at the end of a
