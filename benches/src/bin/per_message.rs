@@ -50,6 +50,15 @@ fn shmcast(op: &str, msg: &[u8], n: u64) -> u64 {
         });
         return n;
     }
+    if op == "claim" {
+        let mut wait = shmcast_benches::Patient::default();
+        measured(n, || {
+            w.claim_with(msg.len(), &mut wait)
+                .expect("claim")
+                .commit_with(black_box(msg));
+        });
+        return n;
+    }
     let mut r = ring.reader(Start::Tail).expect("reader");
     let mut buf = vec![0u8; msg.len()];
     let batch = batch(msg.len());
@@ -113,7 +122,7 @@ fn main() -> ExitCode {
     };
     let msg = vec![7u8; size];
     let done = match (op.as_str(), who.as_str()) {
-        ("write" | "read", "shmcast") => shmcast(op, &msg, n),
+        ("write" | "read" | "claim", "shmcast") => shmcast(op, &msg, n),
         ("write" | "read", "bcast-rc") => bcast_rc(op, &msg, n),
         _ => {
             eprintln!("{usage}");
