@@ -13,6 +13,10 @@
 //!   drained batch and every 64 messages), the producer sends only while the
 //!   messages in flight fit the ring. shmcast's gating reader publishes its
 //!   position after every message instead.
+//! - The `-busy` runs give the consumer work per message (an FNV-1a hash of
+//!   the payload, [`consumer_work`], about 30 ns for 32 bytes), so that it is
+//!   the slower side and the ring stays full: what a lossless producer does
+//!   while it waits for room. Their ratio is to bcast's `-busy` run.
 //! - disruptor moves fixed-size events (`[u8; N]`), not variable-size byte
 //!   messages; its consumers always gate. It is driven through `EventPoller`
 //!   and `try_publish`, so both sides back off like ours. Only the sizes in
@@ -48,8 +52,13 @@ pub enum Contender {
     /// every publish, the consumer wakes a space sleeper after every read
     /// (nobody sleeps here: this is the cost of checking).
     ShmcastGatingWakes,
+    /// [`Contender::ShmcastGating`] with a consumer that works on every
+    /// message ([`consumer_work`]).
+    ShmcastGatingBusy,
     /// bcast 1.0.0-rc.7 under a credit counter.
     BcastRc,
+    /// [`Contender::BcastRc`] with a consumer that works on every message.
+    BcastRcBusy,
     /// bcast 0.0.31 under a credit counter.
     BcastOld,
     /// disruptor 4.4 (fixed-size events, gating).
@@ -58,12 +67,14 @@ pub enum Contender {
 
 impl Contender {
     /// Every contender, in the criterion bench's order.
-    pub const ALL: [Contender; 7] = [
+    pub const ALL: [Contender; 9] = [
         Contender::ShmcastLossy,
         Contender::ShmcastGating,
         Contender::ShmcastGatingBatch,
         Contender::ShmcastGatingWakes,
+        Contender::ShmcastGatingBusy,
         Contender::BcastRc,
+        Contender::BcastRcBusy,
         Contender::BcastOld,
         Contender::Disruptor,
     ];
@@ -75,7 +86,9 @@ impl Contender {
             Contender::ShmcastGating => "shmcast/gating",
             Contender::ShmcastGatingBatch => "shmcast/gating-batch-64",
             Contender::ShmcastGatingWakes => "shmcast/gating-wakes",
+            Contender::ShmcastGatingBusy => "shmcast/gating-busy",
             Contender::BcastRc => "bcast-1.0.0-rc.7/credit",
+            Contender::BcastRcBusy => "bcast-1.0.0-rc.7/credit-busy",
             Contender::BcastOld => "bcast-0.0.31/credit",
             Contender::Disruptor => "disruptor",
         }
@@ -84,6 +97,15 @@ impl Contender {
     /// The contender of that name.
     pub fn parse(name: &str) -> Option<Contender> {
         Contender::ALL.into_iter().find(|c| c.name() == name)
+    }
+
+    /// The contender its ratios are taken to: bcast 1.0.0-rc.7's run with
+    /// the same consumer.
+    pub fn base(self) -> Contender {
+        match self {
+            Contender::ShmcastGatingBusy | Contender::BcastRcBusy => Contender::BcastRcBusy,
+            _ => Contender::BcastRc,
+        }
     }
 
     /// Whether it can move `size`-byte messages.
@@ -113,7 +135,9 @@ impl Contender {
             Contender::ShmcastGatingWakes => {
                 lossless(shmcast_gating(iters, msg, Gating::Wakes, pin))
             }
-            Contender::BcastRc => lossless(bcast_rc_credit(iters, msg, pin)),
+            Contender::ShmcastGatingBusy => lossless(shmcast_gating(iters, msg, Gating::Busy, pin)),
+            Contender::BcastRc => lossless(bcast_rc_credit(iters, msg, false, pin)),
+            Contender::BcastRcBusy => lossless(bcast_rc_credit(iters, msg, true, pin)),
             Contender::BcastOld => lossless(bcast_old_credit(iters, msg, pin)),
             Contender::Disruptor => lossless(match msg.len() {
                 32 => disruptor_pair::<32>(iters, pin),
@@ -226,6 +250,17 @@ enum Gating {
     Batch,
     /// One at a time, with the Linux adapter's wake-up checks on both sides.
     Wakes,
+    /// One at a time, the consumer working on every message.
+    Busy,
+}
+
+/// The `-busy` consumers' work on each message: FNV-1a over its bytes, one
+/// dependent multiply per byte.
+#[inline]
+pub fn consumer_work(msg: &[u8]) -> u64 {
+    msg.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    })
 }
 
 /// A wake function for runs where nobody sleeps (never called then).
@@ -237,6 +272,7 @@ fn shmcast_gating(iters: u64, msg: &[u8], how: Gating, pin: Option<[usize; 2]>) 
     let ring = Ring::create(&region, &cfg).expect("create");
     let mut w = ring.writer().expect("writer");
     let wakes = how == Gating::Wakes;
+    let busy = how == Gating::Busy;
     if wakes {
         w.set_wake(Some(no_sleeper));
     }
@@ -274,6 +310,9 @@ fn shmcast_gating(iters: u64, msg: &[u8], how: Gating, pin: Option<[usize; 2]>) 
                 match r.try_read(&mut buf).expect("read") {
                     Read::Message(_) => {
                         got += 1;
+                        if busy {
+                            black_box(consumer_work(&buf));
+                        }
                         if wakes {
                             ring.wake_side(shmcast::wake::Side::Space, no_sleeper);
                         }
@@ -295,7 +334,7 @@ fn bcast_window(len: usize) -> u64 {
     (CAPACITY * 3 / 4 / (((len + 7) & !7) + 8)) as u64
 }
 
-fn bcast_rc_credit(iters: u64, msg: &[u8], pin: Option<[usize; 2]>) -> Duration {
+fn bcast_rc_credit(iters: u64, msg: &[u8], busy: bool, pin: Option<[usize; 2]>) -> Duration {
     use bcast_rc::StorageExt;
     let storage = bcast_rc::LocalStorage::with_capacity(CAPACITY).into_shared();
     // bcast handles are not Send: set the ring up here, then join it as the
@@ -323,6 +362,9 @@ fn bcast_rc_credit(iters: u64, msg: &[u8], pin: Option<[usize; 2]>) -> Duration 
                 match r.receive_next(&mut buf) {
                     Some(Ok(_)) => {
                         got += 1;
+                        if busy {
+                            black_box(consumer_work(&buf));
+                        }
                         if got % BATCH == 0 {
                             credit.set_read(got);
                         }

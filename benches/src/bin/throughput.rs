@@ -13,7 +13,8 @@
 //! next (where the scheduler put the vCPUs, what else runs): criterion
 //! measures one contender after another, so its ratios carry that drift.
 //! Here each round runs every contender once, in an order reversed every other
-//! round, and the ratio to bcast 1.0.0-rc.7 is taken within each round, where
+//! round, and the ratio to bcast 1.0.0-rc.7 (its run with the same consumer:
+//! `-busy` to `-busy`) is taken within each round, where
 //! the machine was the same for both; the summary gives medians across rounds
 //! and their range. A lossy consumer skips what the producer overwrote before
 //! it got there: the last column is the share of the messages it received
@@ -145,7 +146,6 @@ fn main() -> ExitCode {
             delivered[i].push(got);
         }
     }
-    let base = s.contenders.iter().position(|c| *c == Contender::BcastRc);
     println!(
         "\n1 producer, 1 consumer, {} bytes ({} rounds x {} messages; M msg/s, median across rounds)\n",
         s.size, s.rounds, s.messages
@@ -160,6 +160,7 @@ fn main() -> ExitCode {
         } else {
             format!("{:.0}% (min {:.0}%)", got * 100.0, got_lo * 100.0)
         };
+        let base = s.contenders.iter().position(|b| *b == c.base());
         let ratio = match base {
             Some(b) => {
                 let (r, rlo, rhi) = spread(v.iter().zip(&rates[b]).map(|(x, y)| x / y).collect());
