@@ -15,9 +15,13 @@
 //! as a lossy reader with full lap detection, so the handshake needs no fence
 //! beyond the Release/Acquire pairs on the slot words.
 //!
-//! A gating consumer publishes its position (Release) after each message; the
-//! producer reads it (Acquire) before it overwrites anything below
-//! `position + capacity`.
+//! A gating consumer publishes its position (Release) in steps: every
+//! sixteenth of the ring it reads, whenever it finds the ring empty, and at
+//! its next read once the producer has started waiting for room (it bumps the
+//! slot's `producer_waits`); see [`Reader::release`]. The producer reads the
+//! position (Acquire) before it overwrites anything below
+//! `position + capacity`. A position shown late only holds back room: the
+//! producer never overwrites what the consumer has not read.
 //!
 //! A producer that has waited too long demotes (`GATING` to `LOSSY`) or evicts
 //! (`EVICTED`) the consumer holding it back. An evicted slot stays taken until
@@ -77,7 +81,8 @@ pub struct ConsumerInfo {
     pub state: SlotState,
     /// Generation: bumped each time the slot is taken.
     pub generation: u64,
-    /// Read position (end of the last message consumed).
+    /// Read position as the consumer last showed it (end of a message
+    /// consumed; it shows it in steps, see [`Reader::release`]).
     pub position: u64,
     /// Lease value published by the owner (for liveness checks).
     pub lease: u64,
@@ -85,9 +90,10 @@ pub struct ConsumerInfo {
     pub laps: u64,
     /// Messages lost to laps.
     pub lost_messages: u64,
-    /// Times the producer waited for this consumer.
+    /// Rounds of waiting the producer spent on this consumer: one for each
+    /// claim it held up, and one more for every 64 waits of a long one.
     pub producer_waits: u64,
-    /// Messages read.
+    /// Messages read, as of the last step that showed the position.
     pub read_messages: u64,
 }
 

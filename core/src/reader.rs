@@ -130,6 +130,14 @@ pub struct Reader<'a> {
     stats: ReaderStats,
     /// The consumer slot this reader holds, if any.
     slot: Option<SlotLease>,
+    /// What the slot may show as the position (see [`Reader::release`]).
+    releasable: u64,
+    /// The position the slot shows, as last stored.
+    shown: u64,
+    /// The slot's `producer_waits` at the last release.
+    waits_seen: u64,
+    /// Bytes read between two releases that nothing else calls for.
+    release_every: u64,
 }
 
 impl Clone for Reader<'_> {
@@ -142,8 +150,14 @@ impl Clone for Reader<'_> {
 }
 
 impl Drop for Reader<'_> {
-    /// Free the consumer slot, if this reader holds one.
+    /// Free the consumer slot, if this reader holds one, showing its final
+    /// position and count there first (for whoever watches the slot).
     fn drop(&mut self) {
+        if let Some(lease) = self.slot {
+            if self.ring.slots[lease.index].state.load(Ordering::Relaxed) >> 8 == lease.gen {
+                self.release_held();
+            }
+        }
         if let Some(lease) = self.slot.take() {
             self.ring.release_slot(lease);
         }
@@ -196,6 +210,10 @@ impl<'a> Ring<'a> {
             tolerance: 0,
             stats: ReaderStats::default(),
             slot: None,
+            releasable: 0,
+            shown: 0,
+            waits_seen: 0,
+            release_every: 0,
         };
         let h = self.hdr;
         for _ in 0..ATTEMPTS {
@@ -431,7 +449,11 @@ impl<'a> Reader<'a> {
             // far enough below 2^64 that `intent - pos` (wrapping) is in
             // `0..=capacity` exactly when `pos <= intent <= pos + capacity`.
             let intent = self.ring.intent_after_read();
-            return (intent.wrapping_sub(pos) <= geo.capacity).then_some(Read::Empty);
+            if intent.wrapping_sub(pos) > geo.capacity {
+                return None;
+            }
+            self.release_held();
+            return Some(Read::Empty);
         }
         // `frame_of` for a message, the only kind taken here: the kind in
         // the top bits and the length under them, so one subtraction leaves
@@ -468,6 +490,10 @@ impl<'a> Reader<'a> {
     fn read_slow(&mut self, buf: &mut [u8]) -> Result<Read, ReadError> {
         let origin = self.cursor;
         let (pos, rec) = match self.next()? {
+            Next::Done(Read::Empty) => {
+                self.release_held();
+                return Ok(Read::Empty);
+            }
             Next::Done(read) => return Ok(read),
             Next::Record(pos, rec) => (pos, rec),
         };
@@ -516,8 +542,8 @@ impl<'a> Reader<'a> {
     }
 
     /// Move past the record at `pos` (`size` bytes, sequence `seq`); a slot
-    /// publishes `publish` as its position (the new cursor, or `pos` to keep
-    /// the record protected).
+    /// may show `publish` as its position (the new cursor, or `pos` to keep
+    /// the record protected), which it does now if [`Reader::release`] says.
     #[inline]
     fn advance(&mut self, pos: u64, size: u64, seq: u64, publish: u64) {
         self.cursor = pos + size;
@@ -525,19 +551,76 @@ impl<'a> Reader<'a> {
         // Wrapping: 2^64 messages take centuries.
         self.stats.messages = self.stats.messages.wrapping_add(1);
         if let Some(lease) = self.slot {
+            self.releasable = publish;
             let s = &self.ring.slots[lease.index];
-            s.read_messages
-                .store(self.stats.messages, Ordering::Relaxed);
-            // Release: our reads of the record happen before the producer,
-            // having read this position, overwrites it. Positions published
-            // never go back (the producer caches the smallest).
-            s.position.store(publish, Ordering::Release);
+            if publish.wrapping_sub(self.shown) >= self.release_every
+                || s.producer_waits.load(Ordering::Relaxed) != self.waits_seen
+            {
+                self.store_position(lease);
+            }
         }
     }
 
-    /// Take a consumer slot (set up by the ring).
+    /// Show the position in the slot now, if it has moved since it was last
+    /// shown.
+    ///
+    /// A reader with a consumer slot shows the producer how far it has read
+    /// (its position, and the count of messages read) in steps, not after
+    /// every message: when it has read a sixteenth of the ring since the last
+    /// step (see [`Reader::set_release_every`]), when a read finds the ring
+    /// empty or a [`Reader::pending`] iteration ends, when the producer has
+    /// started waiting for room since the last step, and when this is
+    /// called. A gating consumer thus holds back at most that much room it
+    /// has read, and none once it waits for data or the producer waits for
+    /// it; the producer, which reads the slot only when the room it knows of
+    /// runs out, finds more room each time it looks, and the consumer stores
+    /// to the line the producer polls once per step.
+    pub fn release(&mut self) {
+        self.release_held();
+    }
+
+    /// Read this many bytes (records, headers included) between two steps
+    /// of [`Reader::release`] that nothing else calls for; 0 shows the
+    /// position after every message. Only a reader with a consumer slot
+    /// shows its position.
+    pub fn set_release_every(&mut self, bytes: u64) {
+        self.release_every = bytes;
+        self.release_held();
+    }
+
+    /// [`Reader::release`], inline for the empty read's path.
+    #[inline(always)]
+    fn release_held(&mut self) {
+        if self.releasable != self.shown {
+            if let Some(lease) = self.slot {
+                self.store_position(lease);
+            }
+        }
+    }
+
+    /// Store the releasable position (and the message count) in the slot.
+    #[inline(never)]
+    fn store_position(&mut self, lease: SlotLease) {
+        let s = &self.ring.slots[lease.index];
+        self.waits_seen = s.producer_waits.load(Ordering::Relaxed);
+        s.read_messages
+            .store(self.stats.messages, Ordering::Relaxed);
+        // Release: our reads of the records before it happen before the
+        // producer, having read this position, overwrites them. Positions
+        // shown never go back (the producer caches the smallest).
+        s.position.store(self.releasable, Ordering::Release);
+        self.shown = self.releasable;
+    }
+
+    /// Take a consumer slot (set up by the ring), whose position shows the
+    /// reader's.
     pub(crate) fn attach_slot(&mut self, lease: SlotLease) {
+        let s = &self.ring.slots[lease.index];
         self.slot = Some(lease);
+        self.releasable = self.cursor;
+        self.shown = self.cursor;
+        self.waits_seen = s.producer_waits.load(Ordering::Relaxed);
+        self.release_every = self.ring.geo.capacity / 16;
     }
 
     /// The consumer slot this reader holds, if any.
@@ -718,6 +801,7 @@ impl<'a> Reader<'a> {
                 s.lost_messages
                     .store(self.stats.lost_messages, Ordering::Relaxed);
                 s.position.store(self.cursor, Ordering::Release);
+                (self.releasable, self.shown) = (self.cursor, self.cursor);
             }
             return Ok(Next::Done(Read::Lapped {
                 lost_messages,
@@ -807,6 +891,7 @@ impl<'a> Iterator for Pending<'_, 'a> {
 
     fn next(&mut self) -> Option<Self::Item> {
         if self.failed || self.reader.cursor >= self.end {
+            self.reader.release_held();
             return None;
         }
         let origin = self.reader.cursor;
@@ -841,7 +926,10 @@ impl<'a> Iterator for Pending<'_, 'a> {
                     rec,
                 })
             }
-            Next::Done(Read::Empty) | Next::Done(Read::Message(_)) => return None,
+            Next::Done(Read::Empty) | Next::Done(Read::Message(_)) => {
+                self.reader.release_held();
+                return None;
+            }
             Next::Done(Read::Lapped {
                 lost_messages,
                 lost_bytes,

@@ -483,7 +483,9 @@ impl<'a> Writer<'a> {
     fn blocked(&self, slot: usize, waits: u64) -> Blocked {
         let s = &self.ring.slots[slot];
         let position = s.position.load(Ordering::Relaxed);
-        if waits == 1 {
+        // A round of waiting: the consumer, seeing the count move, shows its
+        // position at its next read (see `Reader::release`).
+        if (waits - 1).is_multiple_of(RESUME_WAITS) {
             let n = s.producer_waits.load(Ordering::Relaxed);
             s.producer_waits.store(n.wrapping_add(1), Ordering::Relaxed);
         }
@@ -942,7 +944,10 @@ impl<'a> Writer<'a> {
 /// holds out for [`Writer::room_to_resume`]'s margin; later waits take any
 /// room that fits the record. Few enough to be a short spin under every
 /// wait policy (the Linux adapter's spins first 128 times), so a consumer
-/// that moves slowly is waited for no longer than before. One under loom,
+/// that moves slowly is waited for no longer than before. Also the length
+/// of a round of waiting: the slot's `producer_waits` counts one at the
+/// first wait and one more every this many waits after, and each count
+/// makes the consumer show its position at its next read. One under loom,
 /// where every wait is an interleaving to explore.
 const RESUME_WAITS: u64 = if cfg!(loom) { 1 } else { 64 };
 

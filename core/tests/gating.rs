@@ -5,8 +5,8 @@ mod common;
 use common::{boxed, check, fill, len_of};
 use shmcast::layout::ring_size;
 use shmcast::{
-    Blocked, BoundedSpin, JoinError, Read, ReadError, Ring, RingConfig, SlotState, Start, Wait,
-    WaitAction, WriteError,
+    Blocked, BoundedSpin, Event, JoinError, Read, ReadError, Reader, Ring, RingConfig, SlotState,
+    Start, Wait, WaitAction, WriteError,
 };
 
 /// Spin a little, then yield: never gives up (the consumers in these tests
@@ -346,4 +346,129 @@ fn a_full_ring_publishes_what_was_staged() {
     w.claim_with(40, &mut Patient(0))
         .unwrap()
         .commit_with(&[1; 40]);
+}
+
+/// A gating consumer shows the producer how far it has read in steps, and at
+/// once wherever holding back could stall one side: when a read finds the
+/// ring empty, when a `pending` iteration ends, and when it is dropped.
+#[test]
+fn a_gating_consumer_shows_its_position_in_steps_and_when_it_waits() {
+    let region = boxed::<{ ring_size(CAP, 1) }>();
+    let ring = Ring::create(&*region, &RingConfig::new(CAP).slots(1)).unwrap();
+    let mut w = ring.writer().unwrap();
+    let mut g = ring.gating_reader().unwrap();
+    let shown = || ring.consumer(0).unwrap().position;
+    let mut buf = [0u8; 64];
+    // The default step, a sixteenth of the ring (64 bytes): every second
+    // 56-byte record.
+    for i in 0..4u8 {
+        w.try_claim(40).unwrap().commit_with(&[i; 40]);
+    }
+    let start = shown();
+    g.try_read(&mut buf).unwrap().message().unwrap();
+    assert_eq!(shown(), start, "one record is less than a step");
+    g.try_read(&mut buf).unwrap().message().unwrap();
+    assert_eq!(shown(), start + 112, "two records make a step");
+    g.try_read(&mut buf).unwrap().message().unwrap();
+    assert_eq!(shown(), start + 112);
+    assert_eq!(g.try_read(&mut buf).unwrap().message().unwrap().seq, 3);
+    assert_eq!(shown(), start + 224);
+
+    g.set_release_every(u64::MAX);
+    let fill_up = |w: &mut shmcast::Writer| {
+        let mut n = 0;
+        while let Ok(c) = w.try_claim(40) {
+            c.commit_with(&[7; 40]);
+            n += 1;
+        }
+        n
+    };
+    let n = fill_up(&mut w);
+    assert!(n >= 17, "a ring's worth: {n}");
+    for _ in 0..n {
+        g.try_read(&mut buf).unwrap().message().unwrap();
+    }
+    assert_eq!(shown(), start + 224, "read, not shown");
+    assert!(w.try_claim(40).is_err(), "so the producer sees no room");
+    assert_eq!(g.try_read(&mut buf).unwrap(), Read::Empty);
+    assert_eq!(shown(), g.position(), "an empty read shows everything read");
+
+    let m = fill_up(&mut w);
+    assert!(m >= 17, "a ring's worth: {m}");
+    let mut read = 0;
+    for event in g.pending() {
+        let Event::Message(msg) = event.unwrap() else {
+            panic!("only messages here");
+        };
+        msg.read(&mut buf).unwrap();
+        read += 1;
+    }
+    assert_eq!(read, m);
+    // The handle yielded last stays protected: shown up to its start.
+    assert_eq!(shown(), g.position() - 56, "the iteration's end shows it");
+
+    w.try_claim(40).unwrap().commit_with(&[7; 40]);
+    g.try_read(&mut buf).unwrap().message().unwrap();
+    let total = 4 + n + m + 1;
+    assert_eq!(ring.consumer(0).unwrap().read_messages, total - 1);
+    drop(g);
+    assert_eq!(
+        ring.consumer(0).unwrap().read_messages,
+        total,
+        "a dropped reader shows its last count"
+    );
+}
+
+/// A producer waiting for room gets it from a consumer that shows its
+/// position only in large steps: the consumer shows it at its next read
+/// after each round of the producer's waiting (the first wait, then every
+/// 64), so a slow consumer is never held to its step.
+#[test]
+fn a_waiting_producer_gets_the_room_a_stepping_consumer_made() {
+    struct ReadsAt<'r, 'a> {
+        consumer: &'r mut Reader<'a>,
+        at: &'static [u64],
+        calls: u64,
+    }
+    impl Wait for ReadsAt<'_, '_> {
+        fn wait(&mut self, blocked: &Blocked) -> WaitAction {
+            self.calls += 1;
+            if blocked.waits > 200 {
+                return WaitAction::GiveUp;
+            }
+            if self.at.contains(&blocked.waits) {
+                let mut buf = [0u8; 64];
+                assert!(matches!(
+                    self.consumer.try_read(&mut buf).unwrap(),
+                    Read::Message(_)
+                ));
+            }
+            WaitAction::Retry
+        }
+    }
+    let region = boxed::<{ ring_size(CAP, 1) }>();
+    let ring = Ring::create(&*region, &RingConfig::new(CAP).slots(1)).unwrap();
+    let mut w = ring.writer().unwrap();
+    let mut g = ring.gating_reader().unwrap();
+    g.set_release_every(u64::MAX);
+    for i in 0..18u8 {
+        w.try_claim(40).unwrap().commit_with(&[i; 40]);
+    }
+    assert!(g.is_gating());
+    let start = ring.consumer(0).unwrap().position;
+    // A 40-byte record needs two read (see the first test): the consumer
+    // reads one at the first wait (shown at once, the round having begun),
+    // one at the second (not shown), and one after the second round begins.
+    let mut wait = ReadsAt {
+        consumer: &mut g,
+        at: &[1, 2, 66],
+        calls: 0,
+    };
+    let claim = w.claim_with(40, &mut wait);
+    let calls = wait.calls;
+    assert!(claim.is_ok(), "room shown after {calls} waits");
+    assert_eq!(calls, 66, "the read after the second round showed it");
+    drop(claim);
+    assert_eq!(ring.consumer(0).unwrap().position, start + 3 * 56);
+    assert_eq!(ring.consumer(0).unwrap().producer_waits, 2);
 }

@@ -373,14 +373,23 @@ impl<'r> Consumer<'r> {
         Ok(read)
     }
 
-    /// After a read: a gating consumer that moved wakes a producer sleeping
-    /// for room (one load when none sleeps).
+    /// After a read: a gating consumer that moved shows its position at once
+    /// (see [`Reader::release`]) and wakes a producer sleeping for room, if
+    /// one announced that it sleeps (one load when none does).
     #[inline]
-    fn made_room(&self, read: &Read) {
+    fn made_room(&mut self, read: &Read) {
         if self.gating && matches!(read, Read::Message(_)) {
-            self.reader
-                .ring()
-                .wake_side(shmcast::wake::Side::Space, futex_wake);
+            let ring = self.reader.ring();
+            let side = shmcast::wake::Side::Space;
+            if ring
+                .futex_word(side)
+                .load(std::sync::atomic::Ordering::Relaxed)
+                & 1
+                != 0
+            {
+                self.reader.release();
+                ring.wake_side(side, futex_wake);
+            }
         }
     }
 
