@@ -11,8 +11,10 @@
 //! - bcast (both versions) has no gating consumer, so it is made lossless with
 //!   a credit counter: the consumer publishes how many it read (after each
 //!   drained batch and every 64 messages), the producer sends only while the
-//!   messages in flight fit the ring. shmcast's gating reader publishes its
-//!   position after every message instead.
+//!   messages in flight fit the ring. shmcast's gating reader shows its
+//!   position in steps instead (every sixteenth of the ring, whenever it finds
+//!   the ring empty, and at its next read once the producer waits; see
+//!   `Reader::release`).
 //! - The `-busy` runs give the consumer work per message (an FNV-1a hash of
 //!   the payload, [`consumer_work`], about 30 ns for 32 bytes), so that it is
 //!   the slower side and the ring stays full: what a lossless producer does
