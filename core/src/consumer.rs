@@ -16,8 +16,9 @@
 //! beyond the Release/Acquire pairs on the slot words.
 //!
 //! A gating consumer publishes its position (Release) in steps: every
-//! sixteenth of the ring it reads, whenever it finds the ring empty, and at
-//! its next read once the producer has started waiting for room (it bumps the
+//! sixteenth of the ring it reads (by default), whenever it finds the ring
+//! empty or a `pending` iteration ends, when it is dropped, and at its next
+//! read once the producer has begun a round of waiting for room (it bumps the
 //! slot's `producer_waits`); see [`Reader::release`]. The producer reads the
 //! position (Acquire) before it overwrites anything below
 //! `position + capacity`. A position shown late only holds back room: the

@@ -110,7 +110,8 @@ pub mod slot {
     pub const LAPS: usize = 24;
     /// Messages the consumer lost to laps.
     pub const LOST_MESSAGES: usize = 32;
-    /// Times the producer waited for this consumer.
+    /// Rounds of waiting the producer spent on this consumer (one per claim
+    /// it held up, one more per 64 waits of a long one).
     pub const PRODUCER_WAITS: usize = 40;
     /// Messages the consumer has read.
     pub const READ_MESSAGES: usize = 48;

@@ -566,15 +566,18 @@ impl<'a> Reader<'a> {
     ///
     /// A reader with a consumer slot shows the producer how far it has read
     /// (its position, and the count of messages read) in steps, not after
-    /// every message: when it has read a sixteenth of the ring since the last
-    /// step (see [`Reader::set_release_every`]), when a read finds the ring
-    /// empty or a [`Reader::pending`] iteration ends, when the producer has
-    /// started waiting for room since the last step, and when this is
-    /// called. A gating consumer thus holds back at most that much room it
-    /// has read, and none once it waits for data or the producer waits for
-    /// it; the producer, which reads the slot only when the room it knows of
-    /// runs out, finds more room each time it looks, and the consumer stores
-    /// to the line the producer polls once per step.
+    /// every message: when it has read [`Reader::set_release_every`] bytes
+    /// since the last step (a sixteenth of the ring unless set), when a read
+    /// finds the ring empty or a [`Reader::pending`] iteration ends (the
+    /// record yielded last stays held, as ever), when it is dropped, at its
+    /// next read after the producer begins a round of waiting for it (the
+    /// first wait of a claim it holds up, then every 64 waits), and when
+    /// this is called. So a gating consumer holds back at most a step of
+    /// room it has read, and none for longer than its next read once the
+    /// producer waits; the producer, which reads the slot only when the room
+    /// it knows of runs out, finds more room each time it looks, and the
+    /// consumer stores to the line the producer polls once a step. A monitor
+    /// (`Ring::consumer`) sees the position and count as of the last step.
     pub fn release(&mut self) {
         self.release_held();
     }
@@ -595,6 +598,16 @@ impl<'a> Reader<'a> {
             if let Some(lease) = self.slot {
                 self.store_position(lease);
             }
+        }
+    }
+
+    /// The position the slot shows (see [`Reader::release`]): the reader's
+    /// own position for a reader without a slot.
+    pub fn shown_position(&self) -> u64 {
+        if self.slot.is_some() {
+            self.shown
+        } else {
+            self.cursor
         }
     }
 

@@ -403,10 +403,19 @@ impl<'a> Writer<'a> {
             let blocked = self.blocked(slot, waits);
             match wait.wait(&blocked) {
                 WaitAction::Retry => {}
+                // The policy's budget is spent, but the record may fit
+                // already (the producer held out for a margin): then there
+                // is nothing to give up on, no one to demote.
+                _ if self.make_room(len).is_ok() => return Ok(()),
                 WaitAction::GiveUp => return Err(WriteError::Full { slot }),
                 action => self.act_on(slot, action),
             }
             if waits <= RESUME_WAITS && !self.room_to_resume(len) {
+                // The consumer in the way now, for the next wait's `Blocked`
+                // and its round's count.
+                if self.gate_min != u64::MAX {
+                    slot = self.gate_slot;
+                }
                 continue;
             }
             match self.make_room(len) {
@@ -422,10 +431,9 @@ impl<'a> Writer<'a> {
     /// where the ring cannot hold that much more). Resuming as soon as one
     /// record fits made a producer facing a slower consumer wait again after
     /// every few records, each wait a rescan of the slots and a raise of the
-    /// intent, and each rescan a load of the line the consumer stores its
-    /// position in after every read: one round of waiting per record, at a
-    /// third of the consumer's pace (see the `gating-busy` runs of the
-    /// benches' `throughput` tool).
+    /// intent, and each rescan a load of the line the consumer shows its
+    /// position in: one round of waiting per record, at half the consumer's
+    /// pace (see the `gating-busy` runs of the benches' `throughput` tool).
     fn room_to_resume(&mut self, len: usize) -> bool {
         let cap = self.ring.geo.capacity;
         let (_, end) = self.place(len as u64);
@@ -942,13 +950,16 @@ impl<'a> Writer<'a> {
 
 /// Waits of one claim during which a producer blocked by a gating consumer
 /// holds out for [`Writer::room_to_resume`]'s margin; later waits take any
-/// room that fits the record. Few enough to be a short spin under every
-/// wait policy (the Linux adapter's spins first 128 times), so a consumer
-/// that moves slowly is waited for no longer than before. Also the length
-/// of a round of waiting: the slot's `producer_waits` counts one at the
-/// first wait and one more every this many waits after, and each count
-/// makes the consumer show its position at its next read. One under loom,
-/// where every wait is an interleaving to explore.
+/// room that fits the record. Few enough to be a short spin under the
+/// default wait policies (`BoundedSpin`; the Linux adapter spins 128 times
+/// before it yields or sleeps), so a consumer that moves slowly is waited
+/// for hardly longer than before; a policy that acts or gives up sooner
+/// is not held to it (a record that fits is taken instead), and one that
+/// sleeps at once sleeps through these waits too. Also the length of a
+/// round of waiting: the slot's `producer_waits` counts one at the first
+/// wait and one more every this many waits after, and each count makes the
+/// consumer show its position at its next read. One under loom, where every
+/// wait is an interleaving to explore.
 const RESUME_WAITS: u64 = if cfg!(loom) { 1 } else { 64 };
 
 /// Record starts the producer wrote, the first in each of 64 slices of the

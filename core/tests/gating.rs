@@ -472,3 +472,39 @@ fn a_waiting_producer_gets_the_room_a_stepping_consumer_made() {
     assert_eq!(ring.consumer(0).unwrap().position, start + 3 * 56);
     assert_eq!(ring.consumer(0).unwrap().producer_waits, 2);
 }
+
+/// A wait policy that gives up (or acts) early is not held to the margin a
+/// blocked producer holds out for: once the record fits, the claim is made.
+#[test]
+fn a_short_wait_budget_takes_the_room_that_fits() {
+    struct ReadTwiceThenGiveUp<'r, 'a>(&'r mut Reader<'a>);
+    impl Wait for ReadTwiceThenGiveUp<'_, '_> {
+        fn wait(&mut self, blocked: &Blocked) -> WaitAction {
+            if blocked.waits > 1 {
+                return WaitAction::GiveUp;
+            }
+            let mut buf = [0u8; 64];
+            for _ in 0..2 {
+                assert!(matches!(
+                    self.0.try_read(&mut buf).unwrap(),
+                    Read::Message(_)
+                ));
+            }
+            WaitAction::Retry
+        }
+    }
+    let region = boxed::<{ ring_size(CAP, 1) }>();
+    let ring = Ring::create(&*region, &RingConfig::new(CAP).slots(1)).unwrap();
+    let mut w = ring.writer().unwrap();
+    let mut g = ring.gating_reader().unwrap();
+    for i in 0..18u8 {
+        w.try_claim(40).unwrap().commit_with(&[i; 40]);
+    }
+    assert!(g.is_gating());
+    // Two reads, each shown (the first as the round has begun, the second
+    // a step): the 112 bytes a 40-byte record needs after the lap's 16 bytes
+    // of padding (see the first test), short of the margin of 64 after it.
+    g.set_release_every(56);
+    let claim = w.claim_with(40, &mut ReadTwiceThenGiveUp(&mut g));
+    assert!(claim.is_ok(), "the record fits: {:?}", claim.map(|_| ()));
+}

@@ -351,8 +351,9 @@ impl<'r> Consumer<'r> {
     /// As [`Reader::try_read`].
     #[inline]
     pub fn try_read(&mut self, buf: &mut [u8]) -> Result<Read, ReadError> {
+        let shown = self.reader.shown_position();
         let read = self.reader.try_read(buf)?;
-        self.made_room(&read);
+        self.made_room(&read, shown);
         Ok(read)
     }
 
@@ -368,29 +369,38 @@ impl<'r> Consumer<'r> {
         phases: &Phases,
         timeout: Duration,
     ) -> Result<Read, ReadError> {
+        let shown = self.reader.shown_position();
         let read = crate::read_wait(&mut self.reader, buf, phases, timeout)?;
-        self.made_room(&read);
+        self.made_room(&read, shown);
         Ok(read)
     }
 
-    /// After a read: a gating consumer that moved shows its position at once
-    /// (see [`Reader::release`]) and wakes a producer sleeping for room, if
-    /// one announced that it sleeps (one load when none does).
+    /// After a read: if a producer announced that it sleeps waiting for
+    /// room (one load when none did), a gating consumer that moved shows its
+    /// position at once (see [`Reader::release`]) and wakes it; so does one
+    /// whose empty read has just shown it. `shown` is the position the slot
+    /// showed before the read.
     #[inline]
-    fn made_room(&mut self, read: &Read) {
-        if self.gating && matches!(read, Read::Message(_)) {
-            let ring = self.reader.ring();
-            let side = shmcast::wake::Side::Space;
-            if ring
-                .futex_word(side)
-                .load(std::sync::atomic::Ordering::Relaxed)
-                & 1
-                != 0
-            {
-                self.reader.release();
-                ring.wake_side(side, futex_wake);
-            }
+    fn made_room(&mut self, read: &Read, shown: u64) {
+        if !self.gating {
+            return;
         }
+        let ring = self.reader.ring();
+        let side = shmcast::wake::Side::Space;
+        if ring
+            .futex_word(side)
+            .load(std::sync::atomic::Ordering::Relaxed)
+            & 1
+            == 0
+        {
+            return;
+        }
+        match read {
+            Read::Message(_) => self.reader.release(),
+            Read::Empty if self.reader.shown_position() != shown => {}
+            _ => return,
+        }
+        ring.wake_side(side, futex_wake);
     }
 
     /// The underlying reader. Reads through it do not wake a producer that

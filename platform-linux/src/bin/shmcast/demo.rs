@@ -97,7 +97,7 @@ pub fn run(a: &DemoArgs) -> Outcome {
         if c.gating {
             let pauses = c.received / GATING_EVERY;
             println!(
-                "The gating consumer (slot {}) received {} of them and lost {}. It paused {} times; each time the ring filled up and the producer waited for it rather than overwrite what it had not read ({} in all, over {} waits){}.",
+                "The gating consumer (slot {}) received {} of them and lost {}. It paused {} times; each time the ring filled up and the producer waited for it rather than overwrite what it had not read ({} in all, in {} rounds of waiting){}.",
                 c.slot,
                 count(c.received),
                 count(c.lost),
@@ -119,7 +119,7 @@ pub fn run(a: &DemoArgs) -> Outcome {
             );
         } else {
             println!(
-                "The lossy consumer (slot {}) read slowly: it received {} messages and was lapped {} times (resuming each time at the oldest message still in the ring), and was told it lost {}; {} + {} = {}, every message accounted for. The producer never waited for it ({} waits).",
+                "The lossy consumer (slot {}) read slowly: it received {} messages and was lapped {} times (resuming each time at the oldest message still in the ring), and was told it lost {}; {} + {} = {}, every message accounted for. The producer never waited for it ({} rounds of waiting).",
                 c.slot,
                 count(c.received),
                 count(c.laps),

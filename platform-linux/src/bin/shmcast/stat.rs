@@ -174,7 +174,7 @@ fn text(s: &Snapshot) -> String {
         }
         let lag = lag(st, c);
         t += &format!(
-            "slot {}: {}, {}, position {}, lag {} ({:.1}% of the ring), read {}, laps {}, lost {}, producer waited {} times\n",
+            "slot {}: {}, {}, position {}, lag {} ({:.1}% of the ring), read {}, laps {}, lost {}, producer waited {} rounds\n",
             c.slot,
             state_name(c.state),
             match alive {
