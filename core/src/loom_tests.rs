@@ -170,6 +170,24 @@ fn loom_batched_publish() {
     });
 }
 
+/// Read messages 0 to `n - 1` through a gating reader, each intact and in
+/// order, yielding while the ring is empty.
+fn gating_reads(gating: &mut crate::Reader<'_>, n: u64) {
+    let mut buf = [0u8; 8];
+    let mut expect = 0;
+    while expect < n {
+        match gating.try_read(&mut buf) {
+            Ok(Read::Message(m)) => {
+                assert_eq!(m.seq, expect, "a gating consumer loses nothing");
+                assert_eq!(buf, payload(m.seq));
+                expect += 1;
+            }
+            Ok(Read::Empty) => thread::yield_now(),
+            other => panic!("gating consumer got {other:?}"),
+        }
+    }
+}
+
 /// Waits by yielding to the other loom threads; never gives up.
 struct Yield;
 
@@ -193,21 +211,7 @@ fn loom_gating_consumer_beside_a_lossy_one() {
         let parts: &'static Parts =
             std::boxed::Box::leak(std::boxed::Box::new(Parts::plain(64, 1)));
         let mut gating = parts.ring().gating_reader().expect("a free slot");
-        let g = thread::spawn(move || {
-            let mut buf = [0u8; 8];
-            let mut expect = 0;
-            while expect < 3 {
-                match gating.try_read(&mut buf) {
-                    Ok(Read::Message(m)) => {
-                        assert_eq!(m.seq, expect, "a gating consumer loses nothing");
-                        assert_eq!(buf, payload(m.seq));
-                        expect += 1;
-                    }
-                    Ok(Read::Empty) => thread::yield_now(),
-                    other => panic!("gating consumer got {other:?}"),
-                }
-            }
-        });
+        let g = thread::spawn(move || gating_reads(&mut gating, 3));
         let l = thread::spawn(move || lossy_reads(parts.ring(), 2));
         let ring = parts.ring();
         let mut w = ring.writer().unwrap();
@@ -236,21 +240,7 @@ fn loom_gating_consumer_shows_its_position_in_steps() {
             std::boxed::Box::leak(std::boxed::Box::new(Parts::plain(64, 1)));
         let mut gating = parts.ring().gating_reader().expect("a free slot");
         gating.set_release_every(48);
-        let g = thread::spawn(move || {
-            let mut buf = [0u8; 8];
-            let mut expect = 0;
-            while expect < 4 {
-                match gating.try_read(&mut buf) {
-                    Ok(Read::Message(m)) => {
-                        assert_eq!(m.seq, expect, "a gating consumer loses nothing");
-                        assert_eq!(buf, payload(m.seq));
-                        expect += 1;
-                    }
-                    Ok(Read::Empty) => thread::yield_now(),
-                    other => panic!("gating consumer got {other:?}"),
-                }
-            }
-        });
+        let g = thread::spawn(move || gating_reads(&mut gating, 4));
         let ring = parts.ring();
         let mut w = ring.writer().unwrap();
         w.set_intent_stride(0);

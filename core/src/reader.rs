@@ -134,7 +134,8 @@ pub struct Reader<'a> {
     releasable: u64,
     /// The position the slot shows, as last stored.
     shown: u64,
-    /// The slot's `producer_waits` at the last release.
+    /// The slot's `producer_waits` as last seen moving (a step taken for
+    /// another reason leaves it behind: the next read then takes one more).
     waits_seen: u64,
     /// Bytes read between two releases that nothing else calls for.
     release_every: u64,
@@ -552,11 +553,16 @@ impl<'a> Reader<'a> {
         self.stats.messages = self.stats.messages.wrapping_add(1);
         if let Some(lease) = self.slot {
             self.releasable = publish;
-            let s = &self.ring.slots[lease.index];
-            if publish.wrapping_sub(self.shown) >= self.release_every
-                || s.producer_waits.load(Ordering::Relaxed) != self.waits_seen
-            {
+            if publish.wrapping_sub(self.shown) >= self.release_every {
                 self.store_position(lease);
+            } else {
+                let waits = self.ring.slots[lease.index]
+                    .producer_waits
+                    .load(Ordering::Relaxed);
+                if waits != self.waits_seen {
+                    self.waits_seen = waits;
+                    self.store_position(lease);
+                }
             }
         }
     }
@@ -615,7 +621,6 @@ impl<'a> Reader<'a> {
     #[inline(never)]
     fn store_position(&mut self, lease: SlotLease) {
         let s = &self.ring.slots[lease.index];
-        self.waits_seen = s.producer_waits.load(Ordering::Relaxed);
         s.read_messages
             .store(self.stats.messages, Ordering::Relaxed);
         // Release: our reads of the records before it happen before the

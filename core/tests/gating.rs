@@ -451,10 +451,7 @@ fn a_waiting_producer_gets_the_room_a_stepping_consumer_made() {
     let mut w = ring.writer().unwrap();
     let mut g = ring.gating_reader().unwrap();
     g.set_release_every(u64::MAX);
-    for i in 0..18u8 {
-        w.try_claim(40).unwrap().commit_with(&[i; 40]);
-    }
-    assert!(g.is_gating());
+    fill_behind(&mut w, &g);
     let start = ring.consumer(0).unwrap().position;
     // A 40-byte record needs two read (see the first test): the consumer
     // reads one at the first wait (shown at once, the round having begun),
@@ -497,14 +494,20 @@ fn a_short_wait_budget_takes_the_room_that_fits() {
     let ring = Ring::create(&*region, &RingConfig::new(CAP).slots(1)).unwrap();
     let mut w = ring.writer().unwrap();
     let mut g = ring.gating_reader().unwrap();
-    for i in 0..18u8 {
-        w.try_claim(40).unwrap().commit_with(&[i; 40]);
-    }
-    assert!(g.is_gating());
+    fill_behind(&mut w, &g);
     // Two reads, each shown (the first as the round has begun, the second
     // a step): the 112 bytes a 40-byte record needs after the lap's 16 bytes
     // of padding (see the first test), short of the margin of 64 after it.
     g.set_release_every(56);
     let claim = w.claim_with(40, &mut ReadTwiceThenGiveUp(&mut g));
     assert!(claim.is_ok(), "the record fits: {:?}", claim.map(|_| ()));
+}
+
+/// Fill a fresh `CAP`-byte ring behind the gating reader `g` with 18
+/// 40-byte messages (56-byte records, 1008 bytes): the next claim waits.
+fn fill_behind(w: &mut shmcast::Writer<'_>, g: &Reader<'_>) {
+    for i in 0..18u8 {
+        w.try_claim(40).unwrap().commit_with(&[i; 40]);
+    }
+    assert!(g.is_gating(), "acknowledged by the producer's rescan");
 }
