@@ -156,7 +156,7 @@ impl Drop for Reader<'_> {
     fn drop(&mut self) {
         if let Some(lease) = self.slot {
             if self.ring.slots[lease.index].state.load(Ordering::Relaxed) >> 8 == lease.gen {
-                self.release_held();
+                self.release();
             }
         }
         if let Some(lease) = self.slot.take() {
@@ -453,7 +453,7 @@ impl<'a> Reader<'a> {
             if intent.wrapping_sub(pos) > geo.capacity {
                 return None;
             }
-            self.release_held();
+            self.release();
             return Some(Read::Empty);
         }
         // `frame_of` for a message, the only kind taken here: the kind in
@@ -492,7 +492,7 @@ impl<'a> Reader<'a> {
         let origin = self.cursor;
         let (pos, rec) = match self.next()? {
             Next::Done(Read::Empty) => {
-                self.release_held();
+                self.release();
                 return Ok(Read::Empty);
             }
             Next::Done(read) => return Ok(read),
@@ -584,8 +584,13 @@ impl<'a> Reader<'a> {
     /// it knows of runs out, finds more room each time it looks, and the
     /// consumer stores to the line the producer polls once a step. A monitor
     /// (`Ring::consumer`) sees the position and count as of the last step.
+    #[inline(always)]
     pub fn release(&mut self) {
-        self.release_held();
+        if self.releasable != self.shown {
+            if let Some(lease) = self.slot {
+                self.store_position(lease);
+            }
+        }
     }
 
     /// Read this many bytes (records, headers included) between two steps
@@ -594,17 +599,7 @@ impl<'a> Reader<'a> {
     /// shows its position.
     pub fn set_release_every(&mut self, bytes: u64) {
         self.release_every = bytes;
-        self.release_held();
-    }
-
-    /// [`Reader::release`], inline for the empty read's path.
-    #[inline(always)]
-    fn release_held(&mut self) {
-        if self.releasable != self.shown {
-            if let Some(lease) = self.slot {
-                self.store_position(lease);
-            }
-        }
+        self.release();
     }
 
     /// The position the slot shows (see [`Reader::release`]): the reader's
@@ -909,7 +904,7 @@ impl<'a> Iterator for Pending<'_, 'a> {
 
     fn next(&mut self) -> Option<Self::Item> {
         if self.failed || self.reader.cursor >= self.end {
-            self.reader.release_held();
+            self.reader.release();
             return None;
         }
         let origin = self.reader.cursor;
@@ -945,7 +940,7 @@ impl<'a> Iterator for Pending<'_, 'a> {
                 })
             }
             Next::Done(Read::Empty) | Next::Done(Read::Message(_)) => {
-                self.reader.release_held();
+                self.reader.release();
                 return None;
             }
             Next::Done(Read::Lapped {
