@@ -3,10 +3,12 @@
 //!
 //! The criterion benches live in `benches/` (one file per scenario); the
 //! cross-process latency tool is `src/bin/latency.rs`, the alternating
-//! throughput tool `src/bin/throughput.rs` (its runs in [`spsc`]).
+//! throughput tool `src/bin/throughput.rs` (its runs in [`spsc`], its
+//! reference ring in [`bare`]).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
+pub mod bare;
 pub mod spsc;
 
 pub use shmcast::conformance::HeapRegion;

@@ -8,6 +8,11 @@
 //! neither starves the other.
 //!
 //! Peer semantics:
+//! - `bare/words` ([`crate::bare`]) is no peer: a ring of shmcast's shape
+//!   (records polled by their first word, atomic-word copies, a consumer
+//!   position shown in steps) with none of shmcast's checks, run in the same
+//!   rounds, so that every rate is also a ratio to what the shape itself
+//!   costs on the machine.
 //! - bcast (both versions) has no gating consumer, so it is made lossless with
 //!   a credit counter: the consumer publishes how many it read (after each
 //!   drained batch and every 64 messages), the producer sends only while the
@@ -24,6 +29,7 @@
 //!   and `try_publish`, so both sides back off like ours. Only the sizes in
 //!   [`DISRUPTOR_SIZES`] are built.
 
+use crate::bare::WordRing;
 use crate::{bcast_old_size, leak_aligned, Backoff, Credit, HeapRegion, Patient};
 use disruptor::{BusySpin, Polling, Producer as _};
 use shmcast::{Read, Ring, RingConfig, Start};
@@ -42,6 +48,8 @@ pub const DISRUPTOR_SIZES: [usize; 3] = [32, 256, 4096];
 /// One way of moving messages from one thread to another.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Contender {
+    /// A reference, not a peer: [`crate::bare::WordRing`], no checks.
+    Bare,
     /// shmcast, a lossy reader.
     ShmcastLossy,
     /// shmcast, a gating reader, one message committed at a time.
@@ -69,7 +77,8 @@ pub enum Contender {
 
 impl Contender {
     /// Every contender, in the criterion bench's order.
-    pub const ALL: [Contender; 9] = [
+    pub const ALL: [Contender; 10] = [
+        Contender::Bare,
         Contender::ShmcastLossy,
         Contender::ShmcastGating,
         Contender::ShmcastGatingBatch,
@@ -84,6 +93,7 @@ impl Contender {
     /// Its name in criterion ids and on the tool's command line.
     pub fn name(self) -> &'static str {
         match self {
+            Contender::Bare => "bare/words",
             Contender::ShmcastLossy => "shmcast/lossy",
             Contender::ShmcastGating => "shmcast/gating",
             Contender::ShmcastGatingBatch => "shmcast/gating-batch-64",
@@ -129,6 +139,7 @@ impl Contender {
             delivered: iters,
         };
         Some(match self {
+            Contender::Bare => lossless(bare(iters, msg, pin)),
             Contender::ShmcastLossy => shmcast_lossy(iters, msg, pin),
             Contender::ShmcastGating => lossless(shmcast_gating(iters, msg, Gating::One, pin)),
             Contender::ShmcastGatingBatch => {
@@ -207,13 +218,15 @@ fn shmcast_lossy(iters: u64, msg: &[u8], pin: Option<[usize; 2]>) -> Run {
     let cfg = RingConfig::new(CAPACITY);
     let region = HeapRegion::new(cfg.region_size());
     let ring = Ring::create(&region, &cfg).expect("create");
-    let mut w = ring.writer().expect("writer");
-    let mut r = ring.reader(Start::Tail).expect("reader");
+    let w = ring.writer().expect("writer");
+    let r = ring.reader(Start::Tail).expect("reader");
     let done = AtomicBool::new(false);
-    let mut buf = vec![0u8; msg.len()];
+    let mut delivered = 0;
     let took = pair(
         pin,
         || {
+            // Each side's state on its own thread's stack (see `bare`).
+            let mut w = w;
             for _ in 0..iters {
                 w.write(black_box(msg)).expect("write");
             }
@@ -221,6 +234,8 @@ fn shmcast_lossy(iters: u64, msg: &[u8], pin: Option<[usize; 2]>) -> Run {
             Instant::now()
         },
         || {
+            let mut r = r;
+            let mut buf = vec![0u8; msg.len()];
             let mut backoff = Backoff::new();
             loop {
                 match r.try_read(&mut buf).expect("read") {
@@ -234,13 +249,44 @@ fn shmcast_lossy(iters: u64, msg: &[u8], pin: Option<[usize; 2]>) -> Run {
                     _ => backoff.reset(),
                 }
             }
+            delivered = r.stats().messages;
             Instant::now()
         },
     );
-    Run {
-        took,
-        delivered: r.stats().messages,
-    }
+    Run { took, delivered }
+}
+
+fn bare(iters: u64, msg: &[u8], pin: Option<[usize; 2]>) -> Duration {
+    let ring = WordRing::new(CAPACITY);
+    pair(
+        pin,
+        || {
+            // Each side's state on its own thread's stack: side by side in
+            // this frame, the two would share a cache line.
+            let mut tx = ring.producer();
+            for _ in 0..iters {
+                tx.send(black_box(msg));
+            }
+            Instant::now()
+        },
+        || {
+            let mut rx = ring.consumer();
+            let mut buf = vec![0u8; msg.len()];
+            let mut backoff = Backoff::new();
+            let mut got = 0;
+            while got < iters {
+                if let Some((seq, _)) = rx.recv(&mut buf) {
+                    assert_eq!(seq, got, "the bare ring's consumer skipped a message");
+                    got += 1;
+                    backoff.reset();
+                } else {
+                    backoff.snooze();
+                }
+            }
+            black_box(&buf);
+            Instant::now()
+        },
+    )
 }
 
 /// How the gating runs publish and wake.
@@ -278,11 +324,12 @@ fn shmcast_gating(iters: u64, msg: &[u8], how: Gating, pin: Option<[usize; 2]>) 
     if wakes {
         w.set_wake(Some(no_sleeper));
     }
-    let mut r = ring.gating_reader().expect("gating reader");
-    let mut buf = vec![0u8; msg.len()];
+    let r = ring.gating_reader().expect("gating reader");
     pair(
         pin,
         || {
+            // Each side's state on its own thread's stack (see `bare`).
+            let mut w = w;
             let mut wait = Patient::default();
             if how == Gating::Batch {
                 let mut left = iters;
@@ -306,6 +353,8 @@ fn shmcast_gating(iters: u64, msg: &[u8], how: Gating, pin: Option<[usize; 2]>) 
             Instant::now()
         },
         || {
+            let mut r = r;
+            let mut buf = vec![0u8; msg.len()];
             let mut backoff = Backoff::new();
             let mut got = 0;
             while got < iters {

@@ -16,7 +16,8 @@
 //! round, and the ratio to bcast 1.0.0-rc.7 (its run with the same consumer:
 //! `-busy` to `-busy`) is taken within each round, where
 //! the machine was the same for both; the summary gives medians across rounds
-//! and their range. A lossy consumer skips what the producer overwrote before
+//! and their range; the ratio to `bare/words` (shmcast's shape of ring with
+//! none of its checks, `shmcast_benches::bare`) likewise. A lossy consumer skips what the producer overwrote before
 //! it got there: the last column is the share of the messages it received
 //! (median across rounds, and the smallest). `--pin P,C` runs every producer on CPU P and every
 //! consumer on CPU C, so that the scheduler neither moves them nor puts both
@@ -150,8 +151,19 @@ fn main() -> ExitCode {
         "\n1 producer, 1 consumer, {} bytes ({} rounds x {} messages; M msg/s, median across rounds)\n",
         s.size, s.rounds, s.messages
     );
-    println!("| contender | M msg/s | range | MB/s | / bcast-rc (per round) | range | delivered |");
-    println!("|---|---|---|---|---|---|---|");
+    println!(
+        "| contender | M msg/s | range | MB/s | / bcast-rc (per round) | range | / bare (per round) | range | delivered |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|");
+    // The median and range of the per-round ratios of `v` to the rates of
+    // the contender `base`, if it ran.
+    let ratio = |v: &Vec<f64>, base: Contender| match s.contenders.iter().position(|b| *b == base) {
+        Some(b) => {
+            let (r, rlo, rhi) = spread(v.iter().zip(&rates[b]).map(|(x, y)| x / y).collect());
+            format!("{r:.2}x | {rlo:.2}-{rhi:.2}")
+        }
+        None => "- | -".into(),
+    };
     for ((c, v), got) in s.contenders.iter().zip(&rates).zip(&delivered) {
         let (med, lo, hi) = spread(v.clone());
         let (got, got_lo, _) = spread(got.clone());
@@ -160,18 +172,12 @@ fn main() -> ExitCode {
         } else {
             format!("{:.0}% (min {:.0}%)", got * 100.0, got_lo * 100.0)
         };
-        let base = s.contenders.iter().position(|b| *b == c.base());
-        let ratio = match base {
-            Some(b) => {
-                let (r, rlo, rhi) = spread(v.iter().zip(&rates[b]).map(|(x, y)| x / y).collect());
-                format!("{r:.2}x | {rlo:.2}-{rhi:.2}")
-            }
-            None => "- | -".into(),
-        };
         println!(
-            "| {} | {med:.1} | {lo:.1}-{hi:.1} | {:.0} | {ratio} | {got} |",
+            "| {} | {med:.1} | {lo:.1}-{hi:.1} | {:.0} | {} | {} | {got} |",
             c.name(),
-            med * s.size as f64
+            med * s.size as f64,
+            ratio(v, c.base()),
+            ratio(v, Contender::Bare),
         );
     }
     ExitCode::SUCCESS
