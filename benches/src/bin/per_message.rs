@@ -50,6 +50,17 @@ fn shmcast(op: &str, msg: &[u8], n: u64) -> u64 {
         });
         return n;
     }
+    if op == "stage" {
+        // Batches of 64 staged messages, each published by one flush (the
+        // flush counted with the batch).
+        measured(n / 64, || {
+            for _ in 0..64 {
+                w.stage(0, black_box(msg)).expect("stage");
+            }
+            w.flush();
+        });
+        return n / 64 * 64;
+    }
     if op == "claim" {
         let mut wait = shmcast_benches::Patient::default();
         measured(n, || {
@@ -100,7 +111,8 @@ fn bcast_rc(op: &str, msg: &[u8], n: u64) -> u64 {
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let usage = "usage: per_message write|read shmcast|bcast-rc SIZE [MESSAGES]";
+    let usage = "usage: per_message write|read shmcast|bcast-rc SIZE [MESSAGES]\n       \
+                 per_message claim|stage shmcast SIZE [MESSAGES]";
     let (Some(op), Some(who), Some(size)) = (args.first(), args.get(1), args.get(2)) else {
         eprintln!("{usage}");
         return ExitCode::from(2);
@@ -122,7 +134,7 @@ fn main() -> ExitCode {
     };
     let msg = vec![7u8; size];
     let done = match (op.as_str(), who.as_str()) {
-        ("write" | "read" | "claim", "shmcast") => shmcast(op, &msg, n),
+        ("write" | "read" | "claim" | "stage", "shmcast") => shmcast(op, &msg, n),
         ("write" | "read", "bcast-rc") => bcast_rc(op, &msg, n),
         _ => {
             eprintln!("{usage}");
