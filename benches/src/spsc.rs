@@ -20,6 +20,11 @@
 //!   position in steps instead (every sixteenth of the ring, whenever it finds
 //!   the ring empty, and at its next read once the producer waits; see
 //!   `Reader::release`).
+//! - The `-backlog` run's consumer, once it finds the ring empty, waits
+//!   until the producer is [`BACKLOG`] bytes ahead (`Reader::backlog`, or
+//!   [`BACKLOG_POLLS`] polls at most) before it reads on: it gives up
+//!   latency to read lines the producer has finished with (its ratio is to
+//!   bcast's plain run, whose consumer reads as soon as anything is there).
 //! - The `-busy` runs give the consumer work per message (an FNV-1a hash of
 //!   the payload, [`consumer_work`], about 30 ns for 32 bytes), so that it is
 //!   the slower side and the ring stays full: what a lossless producer does
@@ -65,6 +70,10 @@ pub enum Contender {
     /// [`Contender::ShmcastGating`] with a consumer that works on every
     /// message ([`consumer_work`]).
     ShmcastGatingBusy,
+    /// [`Contender::ShmcastGating`] with a consumer that, once it finds the
+    /// ring empty, waits for a backlog of [`BACKLOG`] bytes (or
+    /// [`BACKLOG_POLLS`] polls) before it reads on.
+    ShmcastGatingBacklog,
     /// bcast 1.0.0-rc.7 under a credit counter.
     BcastRc,
     /// [`Contender::BcastRc`] with a consumer that works on every message.
@@ -77,13 +86,14 @@ pub enum Contender {
 
 impl Contender {
     /// Every contender, in the criterion bench's order.
-    pub const ALL: [Contender; 10] = [
+    pub const ALL: [Contender; 11] = [
         Contender::Bare,
         Contender::ShmcastLossy,
         Contender::ShmcastGating,
         Contender::ShmcastGatingBatch,
         Contender::ShmcastGatingWakes,
         Contender::ShmcastGatingBusy,
+        Contender::ShmcastGatingBacklog,
         Contender::BcastRc,
         Contender::BcastRcBusy,
         Contender::BcastOld,
@@ -99,6 +109,7 @@ impl Contender {
             Contender::ShmcastGatingBatch => "shmcast/gating-batch-64",
             Contender::ShmcastGatingWakes => "shmcast/gating-wakes",
             Contender::ShmcastGatingBusy => "shmcast/gating-busy",
+            Contender::ShmcastGatingBacklog => "shmcast/gating-backlog",
             Contender::BcastRc => "bcast-1.0.0-rc.7/credit",
             Contender::BcastRcBusy => "bcast-1.0.0-rc.7/credit-busy",
             Contender::BcastOld => "bcast-0.0.31/credit",
@@ -149,6 +160,9 @@ impl Contender {
                 lossless(shmcast_gating(iters, msg, Gating::Wakes, pin))
             }
             Contender::ShmcastGatingBusy => lossless(shmcast_gating(iters, msg, Gating::Busy, pin)),
+            Contender::ShmcastGatingBacklog => {
+                lossless(shmcast_gating(iters, msg, Gating::Backlog, pin))
+            }
             Contender::BcastRc => lossless(bcast_rc_credit(iters, msg, false, pin)),
             Contender::BcastRcBusy => lossless(bcast_rc_credit(iters, msg, true, pin)),
             Contender::BcastOld => lossless(bcast_old_credit(iters, msg, pin)),
@@ -300,7 +314,19 @@ enum Gating {
     Wakes,
     /// One at a time, the consumer working on every message.
     Busy,
+    /// One at a time, the consumer waiting for a backlog once it caught up.
+    Backlog,
 }
+
+/// The backlog (bytes published past its position) that the `-backlog`
+/// consumer waits for after it found the ring empty: a sixteenth of the
+/// ring, far enough behind the producer that it reads lines the producer
+/// has finished with.
+pub const BACKLOG: u64 = (CAPACITY / 16) as u64;
+/// Polls (spin hints) after which the `-backlog` consumer reads on with
+/// whatever backlog there is, so that a producer that stopped is not waited
+/// for.
+pub const BACKLOG_POLLS: u32 = 4096;
 
 /// The `-busy` consumers' work on each message: FNV-1a over its bytes, one
 /// dependent multiply per byte.
@@ -368,6 +394,17 @@ fn shmcast_gating(iters: u64, msg: &[u8], how: Gating, pin: Option<[usize; 2]>) 
                             ring.wake_side(shmcast::wake::Side::Space, no_sleeper);
                         }
                         backoff.reset();
+                    }
+                    Read::Empty if how == Gating::Backlog => {
+                        // Caught up: let the producer get a batch ahead.
+                        let mut polls = 0;
+                        while r.backlog() < BACKLOG && polls < BACKLOG_POLLS {
+                            std::hint::spin_loop();
+                            polls += 1;
+                        }
+                        if polls == BACKLOG_POLLS {
+                            backoff.snooze();
+                        }
                     }
                     Read::Empty => backoff.snooze(),
                     other => panic!("a gating reader got {other:?}"),

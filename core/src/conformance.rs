@@ -178,9 +178,13 @@ pub fn staged_records_wait_for_flush(make: &Make<'_>) {
         w.stage(0, &[i; 3]).unwrap();
     }
     assert_eq!(r.try_read(&mut buf).unwrap(), Read::Empty);
+    assert_eq!(r.backlog(), 0, "nothing staged is behind the reader");
     w.flush();
+    // Five records of a 16-byte header and 3 bytes padded to 8.
+    assert_eq!(r.backlog(), 5 * 24);
     for i in 0..5u8 {
         assert_eq!(read_msg(&mut r, &mut buf).0, vec![i; 3]);
+        assert_eq!(r.backlog(), u64::from(4 - i) * 24);
     }
     assert_eq!(r.try_read(&mut buf).unwrap(), Read::Empty);
 }
@@ -196,6 +200,8 @@ pub fn lapped_reader_gets_exact_counts_then_resumes_at_oldest(make: &Make<'_>) {
     for i in 0..100u64 {
         w.write(&[i as u8; 40]).unwrap();
     }
+    // Five laps and a half behind: more than the ring holds.
+    assert_eq!(r.backlog(), 5 * 1024 + 10 * 56);
     let mut buf = [0u8; 64];
     let Read::Lapped {
         lost_messages,
@@ -217,6 +223,7 @@ pub fn lapped_reader_gets_exact_counts_then_resumes_at_oldest(make: &Make<'_>) {
         next += 1;
     }
     assert_eq!(next, 100);
+    assert_eq!(r.backlog(), 0);
     // The oldest message resumed at is the oldest whole record still in the ring.
     assert!(100 - seq <= 18 && 100 - seq >= 17, "resumed at {seq}");
 }

@@ -390,6 +390,43 @@ impl<'a> Reader<'a> {
         self.cursor
     }
 
+    /// How far behind the producer this reader is: the bytes (records,
+    /// headers and padding included) published past its position, 0 when it
+    /// has read everything published. More than the capacity means it was
+    /// lapped (its next read says by how much).
+    ///
+    /// This loads the ring's published tail, which the producer stores at
+    /// every publish; [`Reader::try_read`] never does. For monitoring, and
+    /// for a consumer that wants throughput more than latency: after a read
+    /// finds the ring empty, one that waits until the backlog is a batch
+    /// (some kilobytes) before reading on copies lines that the producer
+    /// has finished with, instead of polling the line it is writing, which
+    /// then moves between the two cores for every message (see the
+    /// `gating-backlog` run of the benches' throughput tool). The tail comes
+    /// from shared memory: a damaged one gives a meaningless count, never
+    /// an error or a wrong read.
+    ///
+    /// ```
+    /// # use shmcast::{InlineRegion, Ring, RingConfig, Start};
+    /// # static REGION: InlineRegion<{ shmcast::layout::ring_size(1024, 0) }> = InlineRegion::new();
+    /// let ring = Ring::create(&REGION, &RingConfig::new(1024)).unwrap();
+    /// let mut w = ring.writer().unwrap();
+    /// let mut r = ring.reader(Start::Tail).unwrap();
+    /// assert_eq!(r.backlog(), 0);
+    /// w.write(&[1; 20]).unwrap(); // a 16-byte header, 20 bytes padded to 24
+    /// assert_eq!(r.backlog(), 40);
+    /// let mut buf = [0; 64];
+    /// r.try_read(&mut buf).unwrap();
+    /// assert_eq!(r.backlog(), 0);
+    /// ```
+    pub fn backlog(&self) -> u64 {
+        self.ring
+            .hdr
+            .tail
+            .load(Ordering::Relaxed)
+            .saturating_sub(self.cursor)
+    }
+
     /// The sequence number the next message should carry.
     pub fn next_seq(&self) -> u64 {
         self.seq
