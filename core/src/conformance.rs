@@ -187,6 +187,15 @@ pub fn staged_records_wait_for_flush(make: &Make<'_>) {
         assert_eq!(r.backlog(), u64::from(4 - i) * 24);
     }
     assert_eq!(r.try_read(&mut buf).unwrap(), Read::Empty);
+    // A second batch, under the intent the first one raised: its first
+    // record is held back too.
+    w.stage(0, &[5; 3]).unwrap();
+    w.stage(0, &[6; 3]).unwrap();
+    assert_eq!(r.try_read(&mut buf).unwrap(), Read::Empty);
+    w.flush();
+    assert_eq!(read_msg(&mut r, &mut buf).0, vec![5; 3]);
+    assert_eq!(read_msg(&mut r, &mut buf).0, vec![6; 3]);
+    assert_eq!(r.try_read(&mut buf).unwrap(), Read::Empty);
 }
 
 /// Conformance case.

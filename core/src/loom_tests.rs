@@ -170,6 +170,32 @@ fn loom_batched_publish() {
     });
 }
 
+/// Batches staged under an intent raised a stride ahead, so that staging
+/// takes the sealing fast path: a batch's first record held back for the
+/// flush (records 0 and 2) and one stored behind it (record 1). A reader
+/// sees every record of a batch only after its flush, whole and in order.
+#[test]
+fn loom_batched_publish_between_raises() {
+    let mut b = loom::model::Builder::new();
+    b.preemption_bound = Some(PREEMPTIONS);
+    b.check(|| {
+        let parts = Arc::new(Parts::with_config(RingConfig::new(128).max_message(8), 0));
+        let p = parts.clone();
+        let h = thread::spawn(move || reader_thread(p, 3));
+        let ring = parts.ring();
+        let mut w = ring.writer().unwrap();
+        // 24-byte records: the intent, raised for record 0, covers 1 and 2.
+        w.set_intent_stride(64);
+        w.stage(0, &payload(0)).unwrap();
+        w.stage(0, &payload(1)).unwrap();
+        w.flush();
+        w.stage(0, &payload(2)).unwrap();
+        w.flush();
+        drop(w);
+        h.join().unwrap();
+    });
+}
+
 /// Read messages 0 to `n - 1` through a gating reader, each intact and in
 /// order, yielding while the ring is empty.
 fn gating_reads(gating: &mut crate::Reader<'_>, n: u64) {

@@ -672,35 +672,52 @@ impl<'a> Writer<'a> {
         rec == self.pos && !self.ring.geo.checksum && (!PUBLISH || rec == self.published)
     }
 
-    /// Finish a filled message record where [`Writer::can_seal`] holds: to
-    /// stage it, [`Writer::finish_message`]; to publish it, what
-    /// `finish_message` and then [`Writer::flush`] store, in the same order,
-    /// without padding or a checksum to write and without the first word's
-    /// round trip through `held`.
+    /// Finish a filled message record where [`Writer::can_seal`] holds:
+    /// what [`Writer::finish_message`] (and then, to `PUBLISH`,
+    /// [`Writer::flush`]) stores, in the same order, without padding or a
+    /// checksum to write. Published at once, the first word goes straight
+    /// to the ring (nothing is staged, so nothing is held back); staged, it
+    /// is held back for the flush if the record is the batch's first, and
+    /// stored (Release) behind the held one if not.
     #[inline(always)]
     fn seal<const PUBLISH: bool>(&mut self, rec: u64, end: u64, len: u32, tag: u32) -> u64 {
         debug_assert!(self.can_seal::<PUBLISH>(rec));
-        if !PUBLISH {
-            return self.finish_message(rec, end, len, tag);
-        }
-        // Nothing staged, so no first word held back for a flush to store.
-        debug_assert!(self.held == 0);
         let data = self.ring.data;
         let word = self.ring.word_of(rec);
         let seq = self.seq;
         copy::store(data, word + 1, seq.to_le());
         let first = word0(kind::MESSAGE, len, tag).to_le();
+        // The batch's first record when nothing is staged before it: always
+        // so when publishing (`can_seal`).
+        let leads = rec == self.published;
         self.pos = end;
         self.latest = rec;
         self.seq = seq.wrapping_add(1);
         self.checkpoints.note(rec);
+        if !PUBLISH && leads {
+            // Held for the flush, which stores it (Release) first of all.
+            debug_assert!(self.held == 0);
+            self.held = first;
+            if self.ring.geo.clears_ahead() {
+                self.cleared = self.cleared.max(end);
+                self.clear_to(end + CLEAR_AHEAD);
+            } else {
+                copy::store(data, self.ring.word_of(end), 0);
+            }
+            return seq;
+        }
+        // Nothing staged before a record published at once, so no first
+        // word held back for a flush to store.
+        debug_assert!(!PUBLISH || self.held == 0);
         if self.ring.geo.clears_ahead() {
             self.release_clearing(word, end, first);
         } else {
             copy::store(data, self.ring.word_of(end), 0);
             copy::store_release(data, word, first);
         }
-        self.publish();
+        if PUBLISH {
+            self.publish();
+        }
         seq
     }
 
@@ -1222,14 +1239,14 @@ impl Claim<'_, '_> {
         self.done = true;
         let (rec, end, len, tag) = (self.rec, self.end, self.len as u32, self.tag);
         let w = &mut *self.writer;
-        if !PUBLISH {
-            // Staging has no shortcut past `finish_message`.
-            return w.finish_message(rec, end, len, tag);
+        if w.can_seal::<PUBLISH>(rec) {
+            return w.seal::<PUBLISH>(rec, end, len, tag);
         }
-        if w.can_seal::<true>(rec) {
-            return w.seal::<true>(rec, end, len, tag);
+        if PUBLISH {
+            w.commit_slow(rec, end, len, tag)
+        } else {
+            w.finish_message(rec, end, len, tag)
         }
-        w.commit_slow(rec, end, len, tag)
     }
 
     #[inline]
