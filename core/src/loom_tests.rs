@@ -150,23 +150,31 @@ fn loom_two_readers_wrap_and_lap() {
     model(3, 2, 1, 1);
 }
 
-#[test]
-fn loom_batched_publish() {
+/// A producer that runs `publish` on a ring of `cfg` with intent stride
+/// `stride`, beside a reader that reads three times.
+fn batched_model(cfg: RingConfig, stride: usize, publish: fn(&mut crate::Writer<'_>)) {
     let mut b = loom::model::Builder::new();
     b.preemption_bound = Some(PREEMPTIONS);
-    b.check(|| {
-        let parts = Parts::new(64);
+    b.check(move || {
+        let parts = Arc::new(Parts::with_config(cfg, 0));
         let p = parts.clone();
         let h = thread::spawn(move || reader_thread(p, 3));
         let ring = parts.ring();
         let mut w = ring.writer().unwrap();
-        w.set_intent_stride(0);
+        w.set_intent_stride(stride);
+        publish(&mut w);
+        drop(w);
+        h.join().unwrap();
+    });
+}
+
+#[test]
+fn loom_batched_publish() {
+    batched_model(RingConfig::new(64).max_message(8), 0, |w| {
         w.stage(0, &payload(0)).unwrap();
         w.stage(0, &payload(1)).unwrap();
         w.flush();
         w.write(&payload(2)).unwrap();
-        drop(w);
-        h.join().unwrap();
     });
 }
 
@@ -176,23 +184,13 @@ fn loom_batched_publish() {
 /// sees every record of a batch only after its flush, whole and in order.
 #[test]
 fn loom_batched_publish_between_raises() {
-    let mut b = loom::model::Builder::new();
-    b.preemption_bound = Some(PREEMPTIONS);
-    b.check(|| {
-        let parts = Arc::new(Parts::with_config(RingConfig::new(128).max_message(8), 0));
-        let p = parts.clone();
-        let h = thread::spawn(move || reader_thread(p, 3));
-        let ring = parts.ring();
-        let mut w = ring.writer().unwrap();
-        // 24-byte records: the intent, raised for record 0, covers 1 and 2.
-        w.set_intent_stride(64);
+    // 24-byte records: the intent, raised for record 0, covers 1 and 2.
+    batched_model(RingConfig::new(128).max_message(8), 64, |w| {
         w.stage(0, &payload(0)).unwrap();
         w.stage(0, &payload(1)).unwrap();
         w.flush();
         w.stage(0, &payload(2)).unwrap();
         w.flush();
-        drop(w);
-        h.join().unwrap();
     });
 }
 

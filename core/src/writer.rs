@@ -674,11 +674,14 @@ impl<'a> Writer<'a> {
 
     /// Finish a filled message record where [`Writer::can_seal`] holds:
     /// what [`Writer::finish_message`] (and then, to `PUBLISH`,
-    /// [`Writer::flush`]) stores, in the same order, without padding or a
-    /// checksum to write. Published at once, the first word goes straight
-    /// to the ring (nothing is staged, so nothing is held back); staged, it
-    /// is held back for the flush if the record is the batch's first, and
-    /// stored (Release) behind the held one if not.
+    /// [`Writer::flush`]) stores, without padding or a checksum to write.
+    /// Published at once, the first word goes straight to the ring (nothing
+    /// is staged, so nothing is held back); staged, it is held back for the
+    /// flush if the record is the batch's first, and stored (Release)
+    /// behind the held one if not. Where the first word is stored, a
+    /// line-aligned ring zeroes the lines ahead after it rather than before
+    /// (see [`Writer::release_clearing`]); behind a held word no reader sees
+    /// either order.
     #[inline(always)]
     fn seal<const PUBLISH: bool>(&mut self, rec: u64, end: u64, len: u32, tag: u32) -> u64 {
         debug_assert!(self.can_seal::<PUBLISH>(rec));
@@ -698,12 +701,7 @@ impl<'a> Writer<'a> {
             // Held for the flush, which stores it (Release) first of all.
             debug_assert!(self.held == 0);
             self.held = first;
-            if self.ring.geo.clears_ahead() {
-                self.cleared = self.cleared.max(end);
-                self.clear_to(end + CLEAR_AHEAD);
-            } else {
-                copy::store(data, self.ring.word_of(end), 0);
-            }
+            self.zero_after(end);
             return seq;
         }
         // Nothing staged before a record published at once, so no first
@@ -913,6 +911,19 @@ impl<'a> Writer<'a> {
         h
     }
 
+    /// Zero the word after a record that ends at `end` (see "Publication"):
+    /// a packed ring's at once, a line-aligned ring's with the lines ahead
+    /// (see [`Writer::clear_to`]).
+    #[inline(always)]
+    fn zero_after(&mut self, end: u64) {
+        if self.ring.geo.clears_ahead() {
+            self.cleared = self.cleared.max(end);
+            self.clear_to(end + CLEAR_AHEAD);
+        } else {
+            copy::store(self.ring.data, self.ring.word_of(end), 0);
+        }
+    }
+
     /// Commit a filled message record (unpublished) and take its sequence
     /// number; returns it.
     #[inline]
@@ -940,12 +951,7 @@ impl<'a> Writer<'a> {
             let sum = crate::checksum::in_ring(data, payload, w0, self.seq, len as usize);
             copy::store(data, word + 2, sum.to_le());
         }
-        if geo.clears_ahead() {
-            self.cleared = self.cleared.max(end);
-            self.clear_to(end + CLEAR_AHEAD);
-        } else {
-            copy::store(data, self.ring.word_of(end), 0);
-        }
+        self.zero_after(end);
         // The word at the writer's position: the record's, or the padding's.
         let (first_at, first) = if rec == self.pos {
             (word, w0)
