@@ -324,6 +324,38 @@ pub fn line_aligned_record_ends_stay_zero_over_laps(make: &Make<'_>) {
 }
 
 /// Conformance case.
+pub fn a_claim_aborted_inside_a_batch_leaves_it_whole(make: &Make<'_>) {
+    // Over many laps of packed and line-aligned rings: a batch whose middle
+    // claim is filled with set bits and dropped publishes its other records
+    // whole, only at the flush, and nothing after them.
+    for line_aligned in [false, true] {
+        let cfg = ring_cfg().line_aligned(line_aligned);
+        let region = make(&cfg);
+        let ring = Ring::create(&*region, &cfg).unwrap();
+        let mut w = ring.writer().unwrap();
+        let mut r = ring.reader(Start::Tail).unwrap();
+        let mut buf = [0u8; 256];
+        for i in 0..300u64 {
+            let len = (i * 29 % 97) as usize;
+            let msg: Vec<u8> = (0..len).map(|b| (b as u64 ^ i) as u8 | 1).collect();
+            w.claim(len).unwrap().stage_with(&msg);
+            let mut aborted = w.claim(120).unwrap();
+            aborted.fill_from(0, 0xff);
+            drop(aborted);
+            w.claim(8).unwrap().stage_with(&i.to_le_bytes());
+            assert_eq!(r.try_read(&mut buf).unwrap(), Read::Empty, "{i}");
+            w.flush();
+            assert_eq!(read_msg(&mut r, &mut buf), (msg, 2 * i, 0), "{i}");
+            assert_eq!(
+                read_msg(&mut r, &mut buf),
+                (i.to_le_bytes().to_vec(), 2 * i + 1, 0)
+            );
+            assert_eq!(r.try_read(&mut buf).unwrap(), Read::Empty, "{i}");
+        }
+    }
+}
+
+/// Conformance case.
 pub fn latest_policy_skips_to_the_newest(make: &Make<'_>) {
     let region = make(&ring_cfg());
     let ring = Ring::create(&*region, &ring_cfg()).unwrap();
@@ -569,7 +601,7 @@ macro_rules! conformance_tests {
         $crate::conformance_tests!(@cases (@skip $make; $skip;));
     };
     (@cases ($($head:tt)*)) => {
-        $crate::conformance_tests!($($head)* messages_arrive_in_order_with_seq_and_tag, oversize_message_is_an_error, dropped_claim_publishes_nothing, claims_fill_by_parts_and_check_bounds, staged_records_wait_for_flush, lapped_reader_gets_exact_counts_then_resumes_at_oldest, line_aligned_records_start_on_lines_and_lap_exactly, line_aligned_record_ends_stay_zero_over_laps, latest_policy_skips_to_the_newest, fall_behind_tolerance_laps_early, join_points, small_buffer_is_an_error_that_keeps_the_position, pending_iterates_lazily_and_detects_overwritten_handles, one_producer_at_a_time, a_new_producer_continues_or_restarts, restart_is_reported_even_when_the_marker_was_lapped, checksums_catch_every_single_bit_flip);
+        $crate::conformance_tests!($($head)* messages_arrive_in_order_with_seq_and_tag, oversize_message_is_an_error, dropped_claim_publishes_nothing, claims_fill_by_parts_and_check_bounds, staged_records_wait_for_flush, lapped_reader_gets_exact_counts_then_resumes_at_oldest, line_aligned_records_start_on_lines_and_lap_exactly, line_aligned_record_ends_stay_zero_over_laps, a_claim_aborted_inside_a_batch_leaves_it_whole, latest_policy_skips_to_the_newest, fall_behind_tolerance_laps_early, join_points, small_buffer_is_an_error_that_keeps_the_position, pending_iterates_lazily_and_detects_overwritten_handles, one_producer_at_a_time, a_new_producer_continues_or_restarts, restart_is_reported_even_when_the_marker_was_lapped, checksums_catch_every_single_bit_flip);
     };
     (@each $make:expr; $($name:ident),*) => {
         $(

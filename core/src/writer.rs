@@ -644,7 +644,8 @@ impl<'a> Writer<'a> {
     /// inline into the caller's loop: a message that fits before the end of
     /// the lap and under the intent, on a ring without checksums (and, to
     /// publish, with nothing staged). It writes what [`Writer::finish_record`]
-    /// and then (if `PUBLISH`) [`Writer::flush`] write, in the same order.
+    /// and then (if `PUBLISH`) [`Writer::flush`] write (see [`Writer::seal`]
+    /// for where the order differs).
     /// `None`, having written nothing, leaves the message to the general path.
     #[inline(always)]
     fn put_fast<const PUBLISH: bool>(&mut self, tag: u32, msg: &[u8]) -> Option<u64> {
@@ -766,6 +767,8 @@ impl<'a> Writer<'a> {
     /// until now), then `latest` and `tail`.
     #[inline]
     pub fn flush(&mut self) {
+        // A first word is held back exactly while something is staged.
+        debug_assert_eq!(self.held != 0, self.pos != self.published);
         if self.pos != self.published {
             let at = self.ring.word_of(self.published);
             copy::store_release(self.ring.data, at, self.held);
