@@ -204,8 +204,7 @@ impl Consumer<'_> {
         }
         if w0 == 0 {
             if self.shown != self.pos {
-                self.shown = self.pos;
-                self.shown_at.store(self.pos, Ordering::Release);
+                self.show();
             }
             return None;
         }
@@ -224,10 +223,16 @@ impl Consumer<'_> {
         let seq = words[1].load(Ordering::Relaxed);
         self.pos += size as u64;
         if self.pos - self.shown >= self.step {
-            self.shown = self.pos;
-            self.shown_at.store(self.pos, Ordering::Release);
+            self.show();
         }
         Some((seq, len))
+    }
+
+    /// Show the position to the producer (Release: it may then overwrite
+    /// what was read before it).
+    fn show(&mut self) {
+        self.shown = self.pos;
+        self.shown_at.store(self.pos, Ordering::Release);
     }
 }
 

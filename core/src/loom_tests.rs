@@ -178,6 +178,15 @@ fn loom_batched_publish() {
     });
 }
 
+/// Two batches: records 0 and 1, flushed, then record 2, flushed.
+fn two_batches(w: &mut crate::Writer<'_>) {
+    w.stage(0, &payload(0)).unwrap();
+    w.stage(0, &payload(1)).unwrap();
+    w.flush();
+    w.stage(0, &payload(2)).unwrap();
+    w.flush();
+}
+
 /// Batches staged under an intent raised a stride ahead, so that staging
 /// takes the sealing fast path: a batch's first record held back for the
 /// flush (records 0 and 2) and one stored behind it (record 1). A reader
@@ -185,13 +194,7 @@ fn loom_batched_publish() {
 #[test]
 fn loom_batched_publish_between_raises() {
     // 24-byte records: the intent, raised for record 0, covers 1 and 2.
-    batched_model(RingConfig::new(128).max_message(8), 64, |w| {
-        w.stage(0, &payload(0)).unwrap();
-        w.stage(0, &payload(1)).unwrap();
-        w.flush();
-        w.stage(0, &payload(2)).unwrap();
-        w.flush();
-    });
+    batched_model(RingConfig::new(128).max_message(8), 64, two_batches);
 }
 
 /// The same batches on a line-aligned ring (64-byte records), where a
@@ -203,13 +206,7 @@ fn loom_line_aligned_batches_between_raises() {
         .max_message(8)
         .line_aligned(true);
     // The intent, raised for record 0, covers 1 and 2.
-    batched_model(cfg, 128, |w| {
-        w.stage(0, &payload(0)).unwrap();
-        w.stage(0, &payload(1)).unwrap();
-        w.flush();
-        w.stage(0, &payload(2)).unwrap();
-        w.flush();
-    });
+    batched_model(cfg, 128, two_batches);
 }
 
 /// Read messages 0 to `n - 1` through a gating reader, each intact and in

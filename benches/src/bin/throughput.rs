@@ -17,8 +17,8 @@
 //! `-busy` to `-busy`) is taken within each round, where
 //! the machine was the same for both; the summary gives medians across rounds
 //! and their range; the ratio to `bare/words` (shmcast's shape of ring with
-//! none of its checks, `shmcast_benches::bare`) likewise. A lossy consumer skips what the producer overwrote before
-//! it got there: the last column is the share of the messages it received
+//! none of its checks, `shmcast_benches::bare`) likewise. A lossy consumer
+//! skips what the producer overwrote before it got there: the last column is the share of the messages it received
 //! (median across rounds, and the smallest). `--pin P,C` runs every producer on CPU P and every
 //! consumer on CPU C, so that the scheduler neither moves them nor puts both
 //! on one CPU (where the lines never leave one cache and the figure is no
