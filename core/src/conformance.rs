@@ -574,16 +574,186 @@ pub fn checksums_catch_every_single_bit_flip(make: &Make<'_>) {
             // the region's bytes are UnsafeCell-backed.
             unsafe { *base.add(byte) ^= 1 << (bit % 8) };
             let got = before.clone().try_read(&mut buf);
+            let mut batch = [0u8; 80];
+            let got_batch = before.clone().try_read_batch(&mut batch);
             // SAFETY: as above.
             unsafe { *base.add(byte) ^= 1 << (bit % 8) };
             if let Ok(Read::Message(m)) = got {
                 panic!("bit {bit} of a {len}-byte record went unnoticed: {m:?}");
+            }
+            if let Ok(crate::Batch::Messages(m)) = got_batch {
+                panic!("bit {bit} of a {len}-byte record went unnoticed in a batch: {m:?}");
             }
         }
         let (got, seq, tag) = read_msg(&mut before.clone(), &mut buf);
         assert_eq!((got, tag), (payload, 9));
         assert_eq!(seq, w.next_seq() - 1);
     }
+}
+
+/// What a reader saw, message by message: the common ground of
+/// [`crate::Reader::try_read`] and [`crate::Reader::try_read_batch`].
+#[derive(Debug, PartialEq, Eq)]
+enum Seen {
+    Message(u64, u32, Vec<u8>),
+    Lapped(u64, u64),
+    Restarted(u64, u64),
+}
+
+/// Everything `r` reads one message at a time until the ring is empty.
+fn drain_single(r: &mut crate::Reader<'_>, seen: &mut Vec<Seen>) {
+    let mut buf = [0u8; 128];
+    loop {
+        match r.try_read(&mut buf).unwrap() {
+            Read::Message(m) => seen.push(Seen::Message(m.seq, m.tag, buf[..m.len].to_vec())),
+            Read::Lapped {
+                lost_messages,
+                lost_bytes,
+            } => seen.push(Seen::Lapped(lost_messages, lost_bytes)),
+            Read::Restarted { epoch, seq } => seen.push(Seen::Restarted(epoch, seq)),
+            Read::Empty => return,
+        }
+    }
+}
+
+/// Everything `r` reads in batches into buffers of `room` bytes (grown
+/// when the next message needs more) until the ring is empty.
+fn drain_batches(r: &mut crate::Reader<'_>, mut room: usize, seen: &mut Vec<Seen>) {
+    let mut buf = [0u8; 1024];
+    loop {
+        match r.try_read_batch(&mut buf[..room]) {
+            Ok(crate::Batch::Messages(batch)) => {
+                let mut seq = batch.first_seq();
+                for (m, payload) in &batch {
+                    assert_eq!((m.seq, m.len), (seq, payload.len()));
+                    seq += 1;
+                    seen.push(Seen::Message(m.seq, m.tag, payload.to_vec()));
+                }
+                assert_eq!(seq - batch.first_seq(), batch.len() as u64);
+            }
+            Ok(crate::Batch::Lapped {
+                lost_messages,
+                lost_bytes,
+            }) => seen.push(Seen::Lapped(lost_messages, lost_bytes)),
+            Ok(crate::Batch::Restarted { epoch, seq }) => seen.push(Seen::Restarted(epoch, seq)),
+            Ok(crate::Batch::Empty) => return,
+            Err(ReadError::BufferTooSmall { needed }) => {
+                assert!(
+                    needed > room && needed <= 8 + 128,
+                    "needed {needed}, room {room}"
+                );
+                room = needed;
+            }
+            Err(e) => panic!("batch read: {e}"),
+        }
+    }
+}
+
+/// Conformance case.
+pub fn batch_reads_see_what_single_reads_see(make: &Make<'_>) {
+    let configs = [
+        RingConfig::new(CAP).slots(1),
+        RingConfig::new(CAP).slots(1).line_aligned(true),
+        RingConfig::new(CAP).slots(1).checksum(true),
+    ];
+    for (c, cfg) in configs.iter().enumerate() {
+        let region = make(cfg);
+        let ring = Ring::create(&*region, cfg).unwrap();
+        let mut w = ring.writer().unwrap();
+        let mut single = ring.reader(Start::Oldest).unwrap();
+        let mut batched = ring.reader(Start::Oldest).unwrap();
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        // A small generator: lengths, tags, counts and buffer sizes.
+        let mut x = 0x9e37_79b9_7f4a_7c15u64 ^ c as u64;
+        let mut next = move |n: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % n
+        };
+        for round in 0..if cfg!(miri) { 40 } else { 300 } {
+            // Up to a ring and a half of writes: some rounds lap the readers.
+            let count = next(if round % 8 == 7 { 40 } else { 12 });
+            let staged = round % 3 == 1;
+            for _ in 0..count {
+                let len = next(100) as usize;
+                let payload: Vec<u8> = (0..len).map(|_| next(256) as u8).collect();
+                let tag = next(4) as u32;
+                if staged {
+                    w.stage(tag, &payload).unwrap();
+                } else {
+                    w.write_tagged(tag, &payload).unwrap();
+                }
+            }
+            w.flush();
+            if round % 31 == 30 {
+                // A new producer restarts the stream.
+                std::mem::forget(w);
+                w = ring.take_over(Continuation::Restart);
+            }
+            drain_single(&mut single, &mut a);
+            // From no room for a frame to room for most of a ring.
+            drain_batches(&mut batched, next(600) as usize, &mut b);
+            assert_eq!(a, b, "ring {c}, round {round}");
+            assert_eq!(single.position(), batched.position());
+            assert_eq!(single.stats(), batched.stats());
+        }
+        assert!(
+            a.iter().any(|s| matches!(s, Seen::Lapped(..))),
+            "ring {c} lapped"
+        );
+        assert!(
+            a.iter().any(|s| matches!(s, Seen::Restarted(..))),
+            "ring {c} restarted"
+        );
+    }
+}
+
+/// Conformance case.
+pub fn a_gating_batch_reader_frees_room_as_it_reads(make: &Make<'_>) {
+    let region = make(&ring_cfg());
+    let ring = Ring::create(&*region, &ring_cfg()).unwrap();
+    let mut w = ring.writer().unwrap();
+    let mut g = ring.gating_reader().unwrap();
+    let slot = g.slot().unwrap();
+    let mut buf = [0u8; 4 * 56];
+    let mut sent = 0u64;
+    let mut got = 0u64;
+    for _ in 0..if cfg!(miri) { 6 } else { 40 } {
+        // Fill the ring, then read a few batches of a few messages.
+        loop {
+            let len = (sent % 41) as usize;
+            match w.try_claim(len) {
+                Ok(c) => {
+                    c.commit_with(&vec![sent as u8; len]);
+                    sent += 1;
+                }
+                Err(WriteError::Full { slot: s }) => {
+                    assert_eq!(s, slot);
+                    break;
+                }
+                Err(e) => panic!("{e}"),
+            }
+        }
+        for _ in 0..3 {
+            let batch = g.try_read_batch(&mut buf).unwrap().messages().unwrap();
+            let space: usize = batch.iter().map(|(m, _)| crate::batch_space(m.len)).sum();
+            assert!(!batch.is_empty() && space <= 4 * 56 + 7, "{space} bytes");
+            for (m, payload) in batch {
+                assert_eq!(m.seq, got);
+                assert_eq!(payload, &vec![got as u8; (got % 41) as usize][..]);
+                got += 1;
+            }
+        }
+    }
+    // The rest, then an empty read shows the position in the slot.
+    while let Some(batch) = g.try_read_batch(&mut buf).unwrap().messages() {
+        got += batch.len() as u64;
+    }
+    assert_eq!(got, sent);
+    let info = ring.consumer(slot).unwrap();
+    assert_eq!((info.position, info.read_messages), (g.position(), sent));
+    assert_eq!(g.stats().laps, 0);
 }
 
 /// Generate one `#[test]` per conformance case, each making its regions
@@ -601,7 +771,7 @@ macro_rules! conformance_tests {
         $crate::conformance_tests!(@cases (@skip $make; $skip;));
     };
     (@cases ($($head:tt)*)) => {
-        $crate::conformance_tests!($($head)* messages_arrive_in_order_with_seq_and_tag, oversize_message_is_an_error, dropped_claim_publishes_nothing, claims_fill_by_parts_and_check_bounds, staged_records_wait_for_flush, lapped_reader_gets_exact_counts_then_resumes_at_oldest, line_aligned_records_start_on_lines_and_lap_exactly, line_aligned_record_ends_stay_zero_over_laps, a_claim_aborted_inside_a_batch_leaves_it_whole, latest_policy_skips_to_the_newest, fall_behind_tolerance_laps_early, join_points, small_buffer_is_an_error_that_keeps_the_position, pending_iterates_lazily_and_detects_overwritten_handles, one_producer_at_a_time, a_new_producer_continues_or_restarts, restart_is_reported_even_when_the_marker_was_lapped, checksums_catch_every_single_bit_flip);
+        $crate::conformance_tests!($($head)* messages_arrive_in_order_with_seq_and_tag, oversize_message_is_an_error, dropped_claim_publishes_nothing, claims_fill_by_parts_and_check_bounds, staged_records_wait_for_flush, lapped_reader_gets_exact_counts_then_resumes_at_oldest, line_aligned_records_start_on_lines_and_lap_exactly, line_aligned_record_ends_stay_zero_over_laps, a_claim_aborted_inside_a_batch_leaves_it_whole, latest_policy_skips_to_the_newest, fall_behind_tolerance_laps_early, join_points, small_buffer_is_an_error_that_keeps_the_position, pending_iterates_lazily_and_detects_overwritten_handles, one_producer_at_a_time, a_new_producer_continues_or_restarts, restart_is_reported_even_when_the_marker_was_lapped, checksums_catch_every_single_bit_flip, batch_reads_see_what_single_reads_see, a_gating_batch_reader_frees_room_as_it_reads);
     };
     (@each $make:expr; $($name:ident),*) => {
         $(

@@ -63,6 +63,26 @@ pub(crate) fn copy_out(data: &[AtomicU64], word: usize, dst: &mut [u8]) {
     }
 }
 
+/// Copy `dst.len() / 8` whole words out of the ring, starting at word
+/// `word`, into `dst`, whose length is a multiple of 8: a message's payload
+/// with the rest of its last word (the record's padding, which the producer
+/// zeroes), for a reader that has room for it. Fewer steps than
+/// [`copy_out`], which stops at the last byte.
+///
+/// The caller has checked that `word + dst.len() / 8 <= data.len()`.
+#[inline(always)]
+pub(crate) fn copy_out_whole(data: &[AtomicU64], word: usize, dst: &mut [u8]) {
+    debug_assert!(dst.len().is_multiple_of(W));
+    if dst.len() >= LONG {
+        copy_out_long(data, word, dst);
+        return;
+    }
+    let words = &data[word..word + dst.len() / W];
+    for (w, d) in words.iter().zip(dst.chunks_exact_mut(W)) {
+        d.copy_from_slice(&w.load(Ordering::Relaxed).to_ne_bytes());
+    }
+}
+
 #[inline(never)]
 fn copy_out_long(data: &[AtomicU64], word: usize, dst: &mut [u8]) {
     let words = &data[word..word + dst.len().div_ceil(W)];

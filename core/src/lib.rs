@@ -91,7 +91,8 @@ pub use error::{
     AttachError, CreateError, JoinError, OutOfBounds, ProducerError, ReadError, WriteError,
 };
 pub use reader::{
-    Event, LapPolicy, Message, MessageRef, Pending, Read, Reader, ReaderStats, Start,
+    batch_space, Batch, BatchIter, Event, LapPolicy, Message, MessageRef, Messages, Pending, Read,
+    Reader, ReaderStats, Start,
 };
 pub use region::{InlineRegion, ReadRegion, Region};
 pub use ring::{Ring, RingConfig, Shape, Status};

@@ -90,6 +90,38 @@ fn lossy_reads(ring: Ring<'_>, reads: usize) {
     }
 }
 
+/// As [`lossy_reads`], by batches of up to two messages.
+fn batch_reads(ring: Ring<'_>, reads: usize) {
+    let mut r = match ring.reader(Start::Oldest) {
+        Ok(r) => r,
+        Err(crate::JoinError::Unstable) => return,
+        Err(e) => panic!("join failed: {e:?}"),
+    };
+    let mut expect = r.next_seq();
+    let mut buf = [0u8; 2 * crate::batch_space(8)];
+    for _ in 0..reads {
+        match r.try_read_batch(&mut buf) {
+            Ok(crate::Batch::Messages(batch)) => {
+                assert_eq!(batch.first_seq(), expect, "gaps only after a lap");
+                for (m, bytes) in batch {
+                    assert_eq!((m.seq, m.len), (expect, 8));
+                    assert_eq!(bytes, payload(m.seq), "no torn message");
+                    expect += 1;
+                }
+            }
+            Ok(crate::Batch::Lapped { lost_messages, .. }) => {
+                assert!(lost_messages > 0);
+                expect += lost_messages;
+                assert_eq!(r.next_seq(), expect, "lap count matches the gap");
+            }
+            Ok(crate::Batch::Empty) => thread::yield_now(),
+            Ok(crate::Batch::Restarted { .. }) => panic!("no restart in this model"),
+            Err(crate::ReadError::Overrun) => thread::yield_now(),
+            Err(e) => panic!("unexpected read error {e:?}"),
+        }
+    }
+}
+
 fn model(messages: u64, readers: usize, reads: usize, preemptions: usize) {
     let cfg = RingConfig::new(64).max_message(8);
     model_of(cfg, 0, messages, readers, reads, preemptions);
@@ -143,6 +175,28 @@ fn loom_line_aligned_clears_ahead() {
         .max_message(8)
         .line_aligned(true);
     model_of(cfg, 128, 5, 1, 6, 1);
+}
+
+/// A reader that takes two messages a batch, lapped while it copies them:
+/// the one check of the intent after the run must catch an overwrite of
+/// either. Three messages through a ring that holds two: the third
+/// overwrites the first and dooms the second.
+#[test]
+fn loom_batch_reader_lapped_while_copying() {
+    let mut b = loom::model::Builder::new();
+    b.preemption_bound = Some(PREEMPTIONS);
+    b.check(|| {
+        let parts = Arc::new(Parts::with_config(RingConfig::new(64).max_message(8), 0));
+        let p = parts.clone();
+        let reader = thread::spawn(move || batch_reads(p.ring(), 2));
+        let mut w = parts.ring().writer().expect("first producer");
+        w.set_intent_stride(0);
+        for seq in 0..3 {
+            assert_eq!(w.write(&payload(seq)).unwrap(), seq);
+        }
+        drop(w);
+        reader.join().unwrap();
+    });
 }
 
 #[test]

@@ -12,6 +12,9 @@ use crate::layout::{self, kind};
 use crate::ring::{Peek, Record, Ring};
 use crate::sync::{fence, load_acquire, Ordering};
 
+mod batch;
+pub use batch::{batch_space, Batch, BatchIter, Messages};
+
 /// Where a new reader starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Start {
@@ -584,10 +587,18 @@ impl<'a> Reader<'a> {
     /// the record protected), which it does now if [`Reader::release`] says.
     #[inline]
     fn advance(&mut self, pos: u64, size: u64, seq: u64, publish: u64) {
-        self.cursor = pos + size;
-        self.seq = seq.wrapping_add(1);
+        self.advance_to(pos + size, seq.wrapping_add(1), 1, publish);
+    }
+
+    /// Move the cursor to `cursor`, past `messages` messages, the next one
+    /// expected with sequence `seq`; a slot may show `publish` (see
+    /// [`Reader::advance`]).
+    #[inline(always)]
+    fn advance_to(&mut self, cursor: u64, seq: u64, messages: u64, publish: u64) {
+        self.cursor = cursor;
+        self.seq = seq;
         // Wrapping: 2^64 messages take centuries.
-        self.stats.messages = self.stats.messages.wrapping_add(1);
+        self.stats.messages = self.stats.messages.wrapping_add(messages);
         if let Some(lease) = self.slot {
             self.releasable = publish;
             if publish.wrapping_sub(self.shown) >= self.release_every {

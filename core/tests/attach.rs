@@ -7,7 +7,8 @@ mod common;
 use common::{boxed, Rng};
 use shmcast::layout::{self, field, ring_size};
 use shmcast::{
-    AttachError, Continuation, CreateError, InlineRegion, Read, Region, Ring, RingConfig, Start,
+    AttachError, Batch, Continuation, CreateError, InlineRegion, Read, Region, Ring, RingConfig,
+    Start,
 };
 use std::ptr::NonNull;
 
@@ -156,6 +157,18 @@ fn drain(ring: Ring<'_>, n: usize) {
             match r.try_read(&mut buf) {
                 Ok(Read::Message(m)) => assert!(m.len <= ring.max_message()),
                 Ok(Read::Empty) | Err(_) => break,
+                Ok(_) => {}
+            }
+        }
+        let mut batches = r.clone();
+        for _ in 0..n {
+            match batches.try_read_batch(&mut buf) {
+                Ok(Batch::Messages(batch)) => {
+                    for (m, payload) in batch {
+                        assert!(m.len <= ring.max_message() && m.len == payload.len());
+                    }
+                }
+                Ok(Batch::Empty) | Err(_) => break,
                 Ok(_) => {}
             }
         }

@@ -5,7 +5,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use shmcast::conformance::HeapRegion;
-use shmcast::{layout, Event, LapPolicy, Read, Region, Ring, RingView, Start};
+use shmcast::{layout, Batch, Event, LapPolicy, Read, Region, Ring, RingView, Start};
 
 fuzz_target!(|data: &[u8]| {
     if data.len() < 2 {
@@ -44,6 +44,18 @@ fuzz_target!(|data: &[u8]| {
             match r.try_read(&mut buf) {
                 Ok(Read::Message(m)) => assert!(m.len <= ring.max_message()),
                 Ok(Read::Empty) | Err(_) => break,
+                Ok(_) => {}
+            }
+        }
+        let mut batches = r.clone();
+        for _ in 0..16 {
+            match batches.try_read_batch(&mut buf) {
+                Ok(Batch::Messages(batch)) => {
+                    for (m, payload) in batch {
+                        assert!(m.len <= ring.max_message() && m.len == payload.len());
+                    }
+                }
+                Ok(Batch::Empty) | Err(_) => break,
                 Ok(_) => {}
             }
         }

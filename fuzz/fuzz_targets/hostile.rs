@@ -7,7 +7,7 @@
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
 use shmcast::conformance::HeapRegion;
-use shmcast::{BoundedSpin, Read, Region, Ring, RingConfig, Start, WaitAction};
+use shmcast::{Batch, BoundedSpin, Read, Region, Ring, RingConfig, Start, WaitAction};
 
 #[derive(Debug, Arbitrary)]
 enum Step {
@@ -16,6 +16,7 @@ enum Step {
     Flush,
     Abort { len: u16 },
     Read { reader: u8 },
+    ReadBatch { reader: u8, room: u16 },
     Join { reader: u8, start: u8 },
     Poke { offset: u16, value: u64 },
     Restart,
@@ -66,6 +67,19 @@ fuzz_target!(|input: Input| {
                 let r = &mut readers[reader as usize % n];
                 if let Ok(Read::Message(m)) = r.try_read(&mut buf) {
                     assert!(m.len <= ring.max_message());
+                }
+            }
+            Step::ReadBatch { reader, room } => {
+                let n = readers.len();
+                let r = &mut readers[reader as usize % n];
+                let room = room as usize % (buf.len() + 1);
+                if let Ok(Batch::Messages(batch)) = r.try_read_batch(&mut buf[..room]) {
+                    let mut seq = batch.first_seq();
+                    for (m, payload) in batch {
+                        assert!(m.len <= ring.max_message() && m.len == payload.len());
+                        assert_eq!(m.seq, seq);
+                        seq = seq.wrapping_add(1);
+                    }
                 }
             }
             Step::Join { reader, start } => {

@@ -7,18 +7,41 @@
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
 use shmcast::conformance::HeapRegion;
-use shmcast::{JoinError, Read, ReadError, Reader, Ring, RingConfig, WriteError};
+use shmcast::{
+    batch_space, Batch, JoinError, Message, Read, ReadError, Reader, Ring, RingConfig, WriteError,
+};
 
 #[derive(Debug, Arbitrary)]
 enum Op {
-    Write { len: u16, tag: u8 },
-    Stage { len: u16 },
+    Write {
+        len: u16,
+        tag: u8,
+    },
+    Stage {
+        len: u16,
+    },
     Flush,
-    Abort { len: u16 },
-    Read { reader: u8 },
-    JoinLossy { reader: u8 },
-    JoinGating { reader: u8 },
-    Leave { reader: u8 },
+    Abort {
+        len: u16,
+    },
+    Read {
+        reader: u8,
+    },
+    /// A batch read into a buffer of `room` bytes (modulo a little more
+    /// than the ring).
+    ReadBatch {
+        reader: u8,
+        room: u16,
+    },
+    JoinLossy {
+        reader: u8,
+    },
+    JoinGating {
+        reader: u8,
+    },
+    Leave {
+        reader: u8,
+    },
 }
 
 #[derive(Debug, Arbitrary)]
@@ -211,6 +234,7 @@ fuzz_target!(|input: Input| {
     };
     let mut readers: Vec<Option<(Reader<'_>, MReader)>> = vec![None, None, None];
     let mut buf = vec![0u8; max];
+    let mut bbuf = vec![0u8; cap as usize + 64];
     for op in input.ops.iter().take(512) {
         match *op {
             Op::Write { len, .. } | Op::Stage { len } | Op::Abort { len } => {
@@ -289,11 +313,48 @@ fuzz_target!(|input: Input| {
                     (real, model) => panic!("join: real {:?}, model {model:?}", real.map(|_| ())),
                 }
             }
-            Op::Read { reader } => {
+            Op::Read { reader } | Op::ReadBatch { reader, .. } => {
                 let Some((r, m)) = readers[reader as usize % 3].as_mut() else {
                     continue;
                 };
-                let real = r.try_read(&mut buf);
+                let room = match *op {
+                    Op::ReadBatch { room, .. } => Some(room as usize % (bbuf.len() + 1)),
+                    _ => None,
+                };
+                // What was read: the messages with their payloads, or the
+                // outcome that is not a message.
+                let real: Result<(Vec<(Message, Vec<u8>)>, Option<Read>), ReadError> = match room {
+                    None => r.try_read(&mut buf).map(|read| match read {
+                        Read::Message(got) => (vec![(got, buf[..got.len].to_vec())], None),
+                        other => (vec![], Some(other)),
+                    }),
+                    Some(room) => r
+                        .try_read_batch(&mut bbuf[..room])
+                        .map(|batch| match batch {
+                            Batch::Messages(ms) => {
+                                (ms.iter().map(|(g, p)| (g, p.to_vec())).collect(), None)
+                            }
+                            Batch::Empty => (vec![], Some(Read::Empty)),
+                            Batch::Lapped {
+                                lost_messages,
+                                lost_bytes,
+                            } => (
+                                vec![],
+                                Some(Read::Lapped {
+                                    lost_messages,
+                                    lost_bytes,
+                                }),
+                            ),
+                            Batch::Restarted { epoch, seq } => {
+                                (vec![], Some(Read::Restarted { epoch, seq }))
+                            }
+                        }),
+                };
+                if room.is_some_and(|room| room < 8) {
+                    // A buffer shorter than a frame, whatever the ring holds.
+                    assert_eq!(real, Err(ReadError::BufferTooSmall { needed: 8 }));
+                    continue;
+                }
                 // Lapped is checked first: a reader that waits at the tail
                 // is told of a lap as well (the zero it sees may be from a
                 // later lap).
@@ -307,13 +368,11 @@ fuzz_target!(|input: Input| {
                     match target {
                         Some(t) if t < model.published => {
                             let lost_bytes = model.msgs[t].pos - m.cursor;
-                            assert_eq!(
-                                real,
-                                Ok(Read::Lapped {
-                                    lost_messages: (t - m.expect) as u64,
-                                    lost_bytes
-                                })
-                            );
+                            let lapped = Read::Lapped {
+                                lost_messages: (t - m.expect) as u64,
+                                lost_bytes,
+                            };
+                            assert_eq!(real, Ok((vec![], Some(lapped))));
                             m.expect = t;
                             m.cursor = model.msgs[t].pos;
                             m.slot_pos = m.cursor;
@@ -323,25 +382,59 @@ fuzz_target!(|input: Input| {
                     continue;
                 }
                 if m.expect >= model.published {
-                    assert_eq!(real, Ok(Read::Empty));
+                    assert_eq!(real, Ok((vec![], Some(Read::Empty))));
                     // An empty read shows the position.
                     m.slot_pos = m.cursor;
                     continue;
                 }
-                let x = model.msgs[m.expect];
-                match real {
-                    Ok(Read::Message(got)) => {
-                        assert_eq!((got.seq, got.len, got.tag), (m.expect as u64, x.len, x.tag));
-                        assert_eq!(&buf[..got.len], &payload(m.expect, x.len)[..]);
+                // The messages expected: one, or for a batch every published
+                // one that fits, the run ending at padding after its first
+                // message (which, read by itself, takes a step of its own).
+                let step = model.cap / 16;
+                let mut expect = vec![m.expect];
+                // A batch's first message is read by itself after padding,
+                // or when it has room for its payload but not whole words.
+                let mut general = room.is_none_or(|room| {
+                    model.msgs[m.expect].pos != m.cursor
+                        || room < batch_space(model.msgs[m.expect].len)
+                });
+                if let Some(room) = room {
+                    let first = model.msgs[m.expect].len;
+                    if room < 8 + first {
+                        assert_eq!(real, Err(ReadError::BufferTooSmall { needed: 8 + first }));
+                        // The reader stands at the message: padding before
+                        // it is skipped (and not counted in a later lap).
+                        m.cursor = model.msgs[m.expect].pos;
+                        continue;
                     }
-                    other => panic!("expected message {}, got {other:?}", m.expect),
+                    let mut used = batch_space(first);
+                    let mut i = m.expect + 1;
+                    while i < model.published
+                        && model.msgs[i].pos == model.msgs[i - 1].pos + model.msgs[i - 1].size
+                        && used + batch_space(model.msgs[i].len) <= room
+                    {
+                        used += batch_space(model.msgs[i].len);
+                        expect.push(i);
+                        i += 1;
+                    }
                 }
-                m.expect += 1;
-                m.cursor = x.pos + x.size;
-                // Shown in steps of a sixteenth of the ring (the producer here
-                // never waits, so nothing else calls for it).
-                if m.cursor - m.slot_pos >= model.cap / 16 {
-                    m.slot_pos = m.cursor;
+                let Ok((got, None)) = real else {
+                    panic!("expected messages {expect:?}, got {real:?}");
+                };
+                assert_eq!(got.len(), expect.len(), "messages in a batch");
+                for ((got, bytes), &e) in got.iter().zip(&expect) {
+                    let x = model.msgs[e];
+                    assert_eq!((got.seq, got.len, got.tag), (e as u64, x.len, x.tag));
+                    assert_eq!(bytes, &payload(e, x.len));
+                    m.expect += 1;
+                    m.cursor = x.pos + x.size;
+                    // Shown in steps of a sixteenth of the ring (the producer
+                    // here never waits, so nothing else calls for it): after
+                    // each message read by itself, after the run of a batch.
+                    if (general || e == *expect.last().unwrap()) && m.cursor - m.slot_pos >= step {
+                        m.slot_pos = m.cursor;
+                    }
+                    general = false;
                 }
             }
         }
