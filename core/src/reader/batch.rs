@@ -314,17 +314,21 @@ impl Reader<'_> {
     /// [`Reader::copy_run`] on a ring with checksums or without.
     #[inline(always)]
     fn copy_run_of<const CHECKSUM: bool>(&self, buf: &mut [u8]) -> Run {
-        let (data, geo) = (self.ring.data, &self.ring.geo);
+        let data = self.ring.data;
+        // The sizes in locals, held in registers across the loop.
+        let geo = self.ring.geo;
+        let (mask, capacity, max_message) = (geo.mask, geo.capacity, geo.max_message);
         let header = (geo.header / 8) as usize;
         let (mut pos, mut seq, mut used, mut count) = (self.cursor, self.seq, 0, 0);
         loop {
-            let word = self.ring.word_of(pos);
+            let off = pos & mask;
+            let word = (off / 8) as usize;
             let w0 = copy::load(data, word);
             // As in `read_fast`: a message's length, or a number past any
             // message limit for every other kind (an empty word included).
             let len = (w0 as u32).wrapping_sub(kind::MESSAGE << layout::LEN_BITS) as u64;
             let size = geo.record_size(len);
-            if len > geo.max_message || size > geo.capacity - (pos & geo.mask) {
+            if len > max_message || size > capacity - off {
                 break;
             }
             // Acquire: see [`Ring::peek`].
