@@ -20,6 +20,11 @@
 //!   position in steps instead (every sixteenth of the ring, whenever it finds
 //!   the ring empty, and at its next read once the producer waits; see
 //!   `Reader::release`).
+//! - The `-batch-64` runs stage [`BATCH`] messages and publish them with one
+//!   flush; in `-batch-64-both` the consumer reads in batches as well
+//!   (`Reader::try_read_batch`, one check of the producer's intent for up to
+//!   [`BATCH`] messages), looking at each payload. bcast has no batch read;
+//!   their ratio is to its plain run.
 //! - The `-backlog` run's consumer, once it finds the ring empty, waits
 //!   until the producer is [`BACKLOG`] bytes ahead (`Reader::backlog`, or
 //!   [`BACKLOG_POLLS`] polls at most) before it reads on: it gives up
@@ -37,7 +42,7 @@
 use crate::bare::WordRing;
 use crate::{bcast_old_size, leak_aligned, Backoff, Credit, HeapRegion, Patient};
 use disruptor::{BusySpin, Polling, Producer as _};
-use shmcast::{Read, Ring, RingConfig, Start};
+use shmcast::{Batch, Read, Ring, RingConfig, Start};
 use std::hint::black_box;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Barrier;
@@ -62,6 +67,9 @@ pub enum Contender {
     /// shmcast, a gating reader, messages staged in batches of [`BATCH`]
     /// and published by one `flush`.
     ShmcastGatingBatch,
+    /// [`Contender::ShmcastGatingBatch`] with a consumer that reads in
+    /// batches too (`Reader::try_read_batch`, up to [`BATCH`] messages).
+    ShmcastGatingBatches,
     /// [`Contender::ShmcastGating`] with the wake-ups of `shmcast-linux`'s
     /// producer and gating consumer: the producer wakes data sleepers after
     /// every publish, the consumer wakes a space sleeper after every read
@@ -86,11 +94,12 @@ pub enum Contender {
 
 impl Contender {
     /// Every contender, in the criterion bench's order.
-    pub const ALL: [Contender; 11] = [
+    pub const ALL: [Contender; 12] = [
         Contender::Bare,
         Contender::ShmcastLossy,
         Contender::ShmcastGating,
         Contender::ShmcastGatingBatch,
+        Contender::ShmcastGatingBatches,
         Contender::ShmcastGatingWakes,
         Contender::ShmcastGatingBusy,
         Contender::ShmcastGatingBacklog,
@@ -107,6 +116,7 @@ impl Contender {
             Contender::ShmcastLossy => "shmcast/lossy",
             Contender::ShmcastGating => "shmcast/gating",
             Contender::ShmcastGatingBatch => "shmcast/gating-batch-64",
+            Contender::ShmcastGatingBatches => "shmcast/gating-batch-64-both",
             Contender::ShmcastGatingWakes => "shmcast/gating-wakes",
             Contender::ShmcastGatingBusy => "shmcast/gating-busy",
             Contender::ShmcastGatingBacklog => "shmcast/gating-backlog",
@@ -155,6 +165,9 @@ impl Contender {
             Contender::ShmcastGating => lossless(shmcast_gating(iters, msg, Gating::One, pin)),
             Contender::ShmcastGatingBatch => {
                 lossless(shmcast_gating(iters, msg, Gating::Batch, pin))
+            }
+            Contender::ShmcastGatingBatches => {
+                lossless(shmcast_gating(iters, msg, Gating::Batches, pin))
             }
             Contender::ShmcastGatingWakes => {
                 lossless(shmcast_gating(iters, msg, Gating::Wakes, pin))
@@ -310,6 +323,8 @@ enum Gating {
     One,
     /// Stage [`BATCH`] messages, then flush.
     Batch,
+    /// As `Batch`, the consumer reading up to [`BATCH`] messages at a time.
+    Batches,
     /// One at a time, with the Linux adapter's wake-up checks on both sides.
     Wakes,
     /// One at a time, the consumer working on every message.
@@ -357,7 +372,7 @@ fn shmcast_gating(iters: u64, msg: &[u8], how: Gating, pin: Option<[usize; 2]>) 
             // Each side's state on its own thread's stack (see `bare`).
             let mut w = w;
             let mut wait = Patient::default();
-            if how == Gating::Batch {
+            if matches!(how, Gating::Batch | Gating::Batches) {
                 let mut left = iters;
                 while left > 0 {
                     let n = left.min(BATCH);
@@ -380,9 +395,26 @@ fn shmcast_gating(iters: u64, msg: &[u8], how: Gating, pin: Option<[usize; 2]>) 
         },
         || {
             let mut r = r;
-            let mut buf = vec![0u8; msg.len()];
             let mut backoff = Backoff::new();
             let mut got = 0;
+            if how == Gating::Batches {
+                let mut buf = vec![0u8; BATCH as usize * shmcast::batch_space(msg.len())];
+                while got < iters {
+                    match r.try_read_batch(&mut buf).expect("read") {
+                        Batch::Messages(batch) => {
+                            for (_, payload) in batch {
+                                black_box(payload);
+                            }
+                            got += batch.len() as u64;
+                            backoff.reset();
+                        }
+                        Batch::Empty => backoff.snooze(),
+                        other => panic!("a gating reader got {other:?}"),
+                    }
+                }
+                return Instant::now();
+            }
+            let mut buf = vec![0u8; msg.len()];
             while got < iters {
                 match r.try_read(&mut buf).expect("read") {
                     Read::Message(_) => {

@@ -10,7 +10,9 @@
 //! ```
 //!
 //! then divide the `I refs` line by the number of messages it prints (about
-//! 1000000, or the fourth argument). Operations: `write`, `read`; contenders:
+//! 1000000, or the fourth argument). Operations: `write`, `read`, and for
+//! shmcast alone `claim`, `stage` (batches of 64) and `read-batch` (batches
+//! of up to 64, their payloads looked at); contenders:
 //! `shmcast`, `bcast-rc` (1.0.0-rc.7); the size in bytes. Only [`measured`]
 //! is counted: for `read` the messages are written (up to 256 at a time, into
 //! a 32 KiB ring) outside it. The count includes the loop and the
@@ -71,8 +73,32 @@ fn shmcast(op: &str, msg: &[u8], n: u64) -> u64 {
         return n;
     }
     let mut r = ring.reader(Start::Tail).expect("reader");
-    let mut buf = vec![0u8; msg.len()];
     let batch = batch(msg.len());
+    if op == "read-batch" {
+        // Batches of up to 64 messages (the turn's writes end them too),
+        // each message's payload looked at as a read run's is.
+        let mut buf = vec![0u8; 64 * shmcast::batch_space(msg.len())];
+        let mut read = 0;
+        for _ in 0..n / batch {
+            for _ in 0..batch {
+                w.write(msg).expect("write");
+            }
+            measured(1, || {
+                let mut left = batch;
+                while left > 0 {
+                    let got = r.try_read_batch(black_box(&mut buf)).expect("read");
+                    let batch = got.messages().expect("messages");
+                    for (_, payload) in batch {
+                        black_box(payload);
+                    }
+                    left -= batch.len() as u64;
+                }
+            });
+            read += batch;
+        }
+        return read;
+    }
+    let mut buf = vec![0u8; msg.len()];
     for _ in 0..n / batch {
         for _ in 0..batch {
             w.write(msg).expect("write");
@@ -112,7 +138,7 @@ fn bcast_rc(op: &str, msg: &[u8], n: u64) -> u64 {
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let usage = "usage: per_message write|read shmcast|bcast-rc SIZE [MESSAGES]\n       \
-                 per_message claim|stage shmcast SIZE [MESSAGES]";
+                 per_message claim|stage|read-batch shmcast SIZE [MESSAGES]";
     let (Some(op), Some(who), Some(size)) = (args.first(), args.get(1), args.get(2)) else {
         eprintln!("{usage}");
         return ExitCode::from(2);
@@ -134,7 +160,7 @@ fn main() -> ExitCode {
     };
     let msg = vec![7u8; size];
     let done = match (op.as_str(), who.as_str()) {
-        ("write" | "read" | "claim" | "stage", "shmcast") => shmcast(op, &msg, n),
+        ("write" | "read" | "claim" | "stage" | "read-batch", "shmcast") => shmcast(op, &msg, n),
         ("write" | "read", "bcast-rc") => bcast_rc(op, &msg, n),
         _ => {
             eprintln!("{usage}");
