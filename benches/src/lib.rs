@@ -4,12 +4,15 @@
 //! The criterion benches live in `benches/` (one file per scenario); the
 //! cross-process latency tool is `src/bin/latency.rs`, the alternating
 //! throughput tool `src/bin/throughput.rs` (its runs in [`spsc`], its
-//! reference ring in [`bare`]).
+//! reference ring in [`bare`]), the alternating fan-out tool
+//! `src/bin/fanout.rs` (its runs in [`fanout`]).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
 pub mod bare;
+pub mod fanout;
 pub mod spsc;
+pub mod tool;
 
 pub use shmcast::conformance::HeapRegion;
 

@@ -201,7 +201,7 @@ pub struct Run {
 
 /// Move the calling thread to `cpu`; a failure (no such CPU, not allowed)
 /// leaves it where it is, which only costs the run its pinning.
-fn pin_to(cpu: usize) {
+pub(crate) fn pin_to(cpu: usize) {
     let mut set = rustix::thread::CpuSet::new();
     set.set(cpu);
     if let Err(e) = rustix::thread::sched_setaffinity(None, &set) {

@@ -25,6 +25,7 @@
 //! longer a cross-core one).
 
 use shmcast_benches::spsc::Contender;
+use shmcast_benches::tool::{number, pin, spread};
 use std::process::ExitCode;
 
 /// Settings of a run.
@@ -46,12 +47,6 @@ fn usage() -> String {
     )
 }
 
-fn number<T: std::str::FromStr>(flag: &str, value: Option<&String>) -> Result<T, String> {
-    value
-        .and_then(|v| v.parse().ok())
-        .ok_or_else(|| format!("{flag} needs a number"))
-}
-
 fn parse(args: &[String]) -> Result<Settings, String> {
     let mut s = Settings {
         rounds: 7,
@@ -66,18 +61,7 @@ fn parse(args: &[String]) -> Result<Settings, String> {
             "--rounds" => s.rounds = number(flag, it.next())?,
             "--messages" => s.messages = number(flag, it.next())?,
             "--size" => s.size = number(flag, it.next())?,
-            "--pin" => {
-                let list: String = it.next().ok_or("--pin needs two CPUs")?.clone();
-                let cpus: Vec<usize> = list
-                    .split(',')
-                    .map(str::parse)
-                    .collect::<Result<_, _>>()
-                    .map_err(|_| "--pin needs two CPU numbers, producer,consumer")?;
-                let [p, c] = cpus[..] else {
-                    return Err("--pin needs two CPU numbers, producer,consumer".into());
-                };
-                s.pin = Some([p, c]);
-            }
+            "--pin" => s.pin = Some(pin(it.next())?),
             "--only" => {
                 let list = it.next().ok_or("--only needs a list")?;
                 s.contenders = list
@@ -100,12 +84,6 @@ fn parse(args: &[String]) -> Result<Settings, String> {
         return Err(format!("no contender moves {}-byte messages", s.size));
     }
     Ok(s)
-}
-
-/// The median and the range of `v` (not empty).
-fn spread(mut v: Vec<f64>) -> (f64, f64, f64) {
-    v.sort_by(f64::total_cmp);
-    (v[v.len() / 2], v[0], v[v.len() - 1])
 }
 
 fn main() -> ExitCode {

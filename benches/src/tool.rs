@@ -1,0 +1,52 @@
+//! What the alternating tools (`throughput`, `fanout`) share: their
+//! command-line numbers and CPU pairs, and the median and range they report.
+
+/// The number after `flag`.
+///
+/// # Errors
+/// A message naming `flag` if the value is missing or not a number.
+pub fn number<T: std::str::FromStr>(flag: &str, value: Option<&String>) -> Result<T, String> {
+    value
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| format!("{flag} needs a number"))
+}
+
+/// The two CPUs of `--pin P,C` (the producer's, then the consumers').
+///
+/// # Errors
+/// A message if `value` is missing or not two CPU numbers.
+pub fn pin(value: Option<&String>) -> Result<[usize; 2], String> {
+    let bad = || "--pin needs two CPU numbers, producer,consumer".to_string();
+    let cpus: Vec<usize> = value
+        .ok_or_else(bad)?
+        .split(',')
+        .map(str::parse)
+        .collect::<Result<_, _>>()
+        .map_err(|_| bad())?;
+    let [p, c] = cpus[..] else {
+        return Err(bad());
+    };
+    Ok([p, c])
+}
+
+/// The median and the range of `v` (not empty).
+pub fn spread(mut v: Vec<f64>) -> (f64, f64, f64) {
+    v.sort_by(f64::total_cmp);
+    (v[v.len() / 2], v[0], v[v.len() - 1])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pins_and_spreads() {
+        assert_eq!(pin(Some(&"0,1".to_string())), Ok([0, 1]));
+        assert!(pin(Some(&"0".to_string())).is_err());
+        assert!(pin(Some(&"0,x".to_string())).is_err());
+        assert!(pin(None).is_err());
+        assert_eq!(spread(vec![3.0, 1.0, 2.0]), (2.0, 1.0, 3.0));
+        assert_eq!(number::<u64>("--rounds", Some(&"7".to_string())), Ok(7));
+        assert!(number::<u64>("--rounds", None).is_err());
+    }
+}
