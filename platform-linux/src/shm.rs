@@ -7,7 +7,7 @@ use memmap2::MmapOptions;
 use rustix::fs::Mode;
 use rustix::shm;
 use shmcast::{
-    layout, Continuation, Read, ReadError, Reader, Ring, RingConfig, Shape, Start, Writer,
+    layout, Batch, Continuation, Read, ReadError, Reader, Ring, RingConfig, Shape, Start, Writer,
 };
 
 use std::time::Duration;
@@ -335,6 +335,27 @@ impl ShmRing {
     }
 }
 
+/// What a read did, as far as waking a producer goes.
+#[derive(Debug, Clone, Copy)]
+enum Outcome {
+    /// Read one or more messages.
+    Moved,
+    /// Found nothing.
+    Empty,
+    /// A lap or a restart.
+    Other,
+}
+
+impl Outcome {
+    fn of(read: &Read) -> Outcome {
+        match read {
+            Read::Message(_) => Outcome::Moved,
+            Read::Empty => Outcome::Empty,
+            _ => Outcome::Other,
+        }
+    }
+}
+
 /// A consumer with a slot and the lock that tells the producer it lives.
 #[derive(Debug)]
 pub struct Consumer<'r> {
@@ -353,8 +374,27 @@ impl<'r> Consumer<'r> {
     pub fn try_read(&mut self, buf: &mut [u8]) -> Result<Read, ReadError> {
         let shown = self.reader.shown_position();
         let read = self.reader.try_read(buf)?;
-        self.made_room(&read, shown);
+        self.made_room(Outcome::of(&read), shown);
         Ok(read)
+    }
+
+    /// Read every message waiting, as many as `buf` holds, as
+    /// [`Reader::try_read_batch`]; a gating consumer then wakes a producer
+    /// that sleeps waiting for room, as [`Consumer::try_read`].
+    ///
+    /// # Errors
+    /// As [`Reader::try_read_batch`].
+    #[inline]
+    pub fn try_read_batch<'b>(&mut self, buf: &'b mut [u8]) -> Result<Batch<'b>, ReadError> {
+        let shown = self.reader.shown_position();
+        let batch = self.reader.try_read_batch(buf)?;
+        let read = match batch {
+            Batch::Messages(_) => Outcome::Moved,
+            Batch::Empty => Outcome::Empty,
+            _ => Outcome::Other,
+        };
+        self.made_room(read, shown);
+        Ok(batch)
     }
 
     /// Read, waiting up to `timeout` while the ring is empty, as
@@ -371,7 +411,7 @@ impl<'r> Consumer<'r> {
     ) -> Result<Read, ReadError> {
         let shown = self.reader.shown_position();
         let read = crate::read_wait(&mut self.reader, buf, phases, timeout)?;
-        self.made_room(&read, shown);
+        self.made_room(Outcome::of(&read), shown);
         Ok(read)
     }
 
@@ -381,7 +421,7 @@ impl<'r> Consumer<'r> {
     /// whose empty read has just shown it. `shown` is the position the slot
     /// showed before the read.
     #[inline]
-    fn made_room(&mut self, read: &Read, shown: u64) {
+    fn made_room(&mut self, read: Outcome, shown: u64) {
         if !self.gating {
             return;
         }
@@ -396,16 +436,16 @@ impl<'r> Consumer<'r> {
             return;
         }
         match read {
-            Read::Message(_) => self.reader.release(),
-            Read::Empty if self.reader.shown_position() != shown => {}
+            Outcome::Moved => self.reader.release(),
+            Outcome::Empty if self.reader.shown_position() != shown => {}
             _ => return,
         }
         ring.wake_side(side, futex_wake);
     }
 
     /// The underlying reader. Reads through it do not wake a producer that
-    /// sleeps waiting for room; [`Consumer::try_read`] and
-    /// [`Consumer::read_wait`] do.
+    /// sleeps waiting for room; [`Consumer::try_read`],
+    /// [`Consumer::try_read_batch`] and [`Consumer::read_wait`] do.
     pub fn reader(&mut self) -> &mut Reader<'r> {
         &mut self.reader
     }

@@ -8,7 +8,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use shmcast::{Read, RingConfig, SlotState, Start};
+use shmcast::{batch_space, Batch, Read, RingConfig, SlotState, Start};
 use shmcast_linux::{remove, Error, Location, Options, Phases, ShmRing};
 
 /// A ring name unique to this test and process, removed on drop.
@@ -136,6 +136,33 @@ fn child() {
                 std::thread::sleep(Duration::from_secs(1));
             }
         }
+        "batch-reader" => {
+            // A gating consumer that reads by batches of up to eight and
+            // naps when it finds nothing: the producer fills the ring, waits
+            // for room and is woken by the batches.
+            let ring = ShmRing::open(&loc, &Options::default()).unwrap();
+            let mut c = ring.gating_consumer().unwrap();
+            say("joined");
+            let mut buf = vec![0u8; 8 * batch_space(64)];
+            let (mut next, mut batches) = (0u64, 0u64);
+            while next < BATCHED {
+                match c.try_read_batch(&mut buf).unwrap() {
+                    Batch::Messages(batch) => {
+                        for (m, payload) in batch {
+                            assert_eq!(m.seq, next);
+                            assert_eq!(payload, content(next, len_of(next)));
+                            next += 1;
+                        }
+                        batches += 1;
+                    }
+                    Batch::Empty => std::thread::sleep(Duration::from_micros(200)),
+                    other => panic!("a gating consumer got {other:?}"),
+                }
+            }
+            let slot = c.reader().slot().unwrap();
+            let waits = ring.ring().consumer(slot).unwrap().producer_waits;
+            say(&format!("read {next} in {batches} waits {waits}"));
+        }
         other => panic!("unknown role {other}"),
     }
 }
@@ -256,6 +283,39 @@ fn producer_blocked_by_a_killed_gating_consumer_resumes() {
         "resumed promptly: {:?}",
         done - killed
     );
+    assert_eq!(ring.ring().consumer(0).unwrap().state, SlotState::Free);
+}
+
+/// Messages the `batch-reader` child reads.
+const BATCHED: u64 = 20_000;
+
+#[test]
+fn a_gating_consumer_reading_by_batches_in_another_process_gets_everything() {
+    let name = Name::new("batches");
+    let ring = ShmRing::create(
+        &name.0,
+        &RingConfig::new(4096).slots(1),
+        &Options::default(),
+    )
+    .unwrap();
+    let mut child = spawn("batch-reader", &name.0);
+    expect_line(&mut child, "joined");
+    let mut p = ring.producer().unwrap();
+    p.set_gating_wait(Phases::default(), Duration::from_secs(30));
+    for seq in 0..BATCHED {
+        assert_eq!(p.write(&content(seq, len_of(seq))).unwrap(), seq);
+    }
+    let said = expect_line(&mut child, "read");
+    let words: Vec<&str> = said.split_whitespace().collect();
+    let [_, read, _, batches, _, waits] = words[..] else {
+        panic!("{said}")
+    };
+    let (batches, waits): (u64, u64) = (batches.parse().unwrap(), waits.parse().unwrap());
+    assert_eq!(read, "20000", "{said}");
+    // A 4 KiB ring holds about 60 of these: the producer waited for room,
+    // and the consumer read in batches, not one by one.
+    assert!(waits > 0 && batches < BATCHED / 2, "{said}");
+    assert!(child.wait().unwrap().success());
     assert_eq!(ring.ring().consumer(0).unwrap().state, SlotState::Free);
 }
 
