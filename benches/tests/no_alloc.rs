@@ -2,10 +2,10 @@
 //! (`core/tests/no_alloc.rs`: lossy writes, batches, reads, `pending`) does not
 //! reach: gating consumers and a producer waiting for them, and the Linux
 //! adapter's producer (`Producer::write`, `claim`, `stage`, whose wait policy
-//! is made per claim) and consumers (`Consumer::try_read`, `read_wait`) on a
-//! real /dev/shm ring. A counting global allocator proves it.
+//! is made per claim) and consumers (`Consumer::try_read`, `try_read_batch`,
+//! `read_wait`) on a real /dev/shm ring. A counting global allocator proves it.
 
-use shmcast::{Read, Ring, RingConfig, Start};
+use shmcast::{Batch, Read, Ring, RingConfig, Start};
 use shmcast_benches::{HeapRegion, Patient};
 use shmcast_linux::{read_wait, Location, Options, Phases, ShmRing};
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -147,7 +147,11 @@ fn the_linux_producer_and_consumers_do_not_allocate() {
             c.commit();
             producer.stage(7, &msg[..40]).unwrap();
             producer.write(b"flush").unwrap();
-            while !matches!(gating.try_read(&mut buf).unwrap(), Read::Empty) {}
+            if i % 2 == 0 {
+                while !matches!(gating.try_read(&mut buf).unwrap(), Read::Empty) {}
+            } else {
+                while gating.try_read_batch(&mut buf).unwrap() != Batch::Empty {}
+            }
             if i % 3 == 0 {
                 let _ = lossy.try_read(&mut buf).unwrap();
                 let _ = read_wait(&mut plain, &mut buf, &phases, Duration::from_millis(10));

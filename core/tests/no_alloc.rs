@@ -29,6 +29,7 @@ static GLOBAL: Counting = Counting;
 
 #[test]
 fn writes_batches_and_reads_do_not_allocate() {
+    // Writes, staged batches, single, batched and lazy reads.
     const CAP: usize = 4096;
     let region = common::boxed::<{ ring_size(CAP, 0) }>();
     let ring = Ring::create(&*region, &RingConfig::new(CAP).checksum(true)).unwrap();
@@ -51,6 +52,18 @@ fn writes_batches_and_reads_do_not_allocate() {
                     Read::Lapped { .. } => laps += 1,
                     Read::Message(_) | Read::Empty | Read::Restarted { .. } => {}
                 }
+            }
+        }
+        if i % 4 == 2 {
+            let mut batch = r.clone();
+            match batch.try_read_batch(&mut buf).unwrap() {
+                shmcast::Batch::Messages(ms) => {
+                    for (_, payload) in ms {
+                        std::hint::black_box(payload);
+                    }
+                }
+                shmcast::Batch::Lapped { .. } => laps += 1,
+                shmcast::Batch::Empty | shmcast::Batch::Restarted { .. } => {}
             }
         }
         for e in r.pending().take(i % 2) {
