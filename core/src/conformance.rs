@@ -651,17 +651,23 @@ fn drain_batches(r: &mut crate::Reader<'_>, mut room: usize, seen: &mut Vec<Seen
 
 /// Conformance case.
 pub fn batch_reads_see_what_single_reads_see(make: &Make<'_>) {
+    // Each ring, and whether its readers have a fall-behind tolerance.
     let configs = [
-        RingConfig::new(CAP).slots(1),
-        RingConfig::new(CAP).slots(1).line_aligned(true),
-        RingConfig::new(CAP).slots(1).checksum(true),
+        (RingConfig::new(CAP).slots(1), false),
+        (RingConfig::new(CAP).slots(1).line_aligned(true), false),
+        (RingConfig::new(CAP).slots(1).checksum(true), false),
+        (RingConfig::new(CAP).slots(1), true),
     ];
-    for (c, cfg) in configs.iter().enumerate() {
+    for (c, (cfg, tolerant)) in configs.iter().enumerate() {
         let region = make(cfg);
         let ring = Ring::create(&*region, cfg).unwrap();
         let mut w = ring.writer().unwrap();
         let mut single = ring.reader(Start::Oldest).unwrap();
         let mut batched = ring.reader(Start::Oldest).unwrap();
+        if *tolerant {
+            single.set_fall_behind_tolerance(1, 4);
+            batched.set_fall_behind_tolerance(1, 4);
+        }
         let (mut a, mut b) = (Vec::new(), Vec::new());
         // A small generator: lengths, tags, counts and buffer sizes.
         let mut x = 0x9e37_79b9_7f4a_7c15u64 ^ c as u64;

@@ -177,10 +177,14 @@ fn loom_line_aligned_clears_ahead() {
     model_of(cfg, 128, 5, 1, 6, 1);
 }
 
-/// A reader that takes two messages a batch, lapped while it copies them:
-/// the one check of the intent after the run must catch an overwrite of
-/// either. Three messages through a ring that holds two: the third
-/// overwrites the first and dooms the second.
+/// A reader that takes up to two messages a batch, lapped while it copies
+/// them: the one check of the intent after the run must catch an overwrite
+/// (it fails without the check: checked by mutation). Three messages
+/// through a ring that holds two: the third overwrites the first and dooms
+/// the second. (The margin that bounds a run keeps a reader this close to
+/// the overwrite at one record a run unless a stale load of the intent
+/// widens it, so this model does not tell a check against the run's first
+/// record from one against its last.)
 #[test]
 fn loom_batch_reader_lapped_while_copying() {
     let mut b = loom::model::Builder::new();

@@ -1,6 +1,6 @@
-//! One writer, three lossy readers, threads, random lengths: every accepted
-//! message is byte-exact and in order, and every gap is announced by a lap
-//! whose counts match it exactly.
+//! One writer, three lossy readers (one of them reading by batches),
+//! threads, random lengths: every accepted message is byte-exact and in
+//! order, and every gap is announced by a lap whose counts match it exactly.
 //!
 //! 10 million messages natively; a few hundred under Miri, which checks the
 //! same run for data races and undefined behaviour.
@@ -9,7 +9,7 @@ mod common;
 
 use common::{boxed, check, fill, len_of, Layout, Rng};
 use shmcast::layout::ring_size;
-use shmcast::{LapPolicy, Read, Reader, Ring, RingConfig, Start};
+use shmcast::{batch_space, Batch, LapPolicy, Message, Read, Reader, Ring, RingConfig, Start};
 use std::sync::Barrier;
 
 const MESSAGES: u64 = if cfg!(miri) { 300 } else { 10_000_000 };
@@ -75,70 +75,120 @@ struct Tally {
     lost: u64,
 }
 
-fn consume(mut r: Reader<'_>, layout: &Layout, start: &Barrier) -> Tally {
-    let mut buf = vec![0u8; MAX];
-    let mut expect = 0u64;
-    // End of the record before `expect`: where the reader stands.
-    let mut end_prev = 0u64;
-    let mut tally = Tally {
-        messages: 0,
-        laps: 0,
-        lost: 0,
+/// What a reader has seen so far, and the checks on what it sees next.
+struct Follow<'l> {
+    layout: &'l Layout,
+    expect: u64,
+    /// End of the record before `expect`: where the reader stands.
+    end_prev: u64,
+    tally: Tally,
+}
+
+impl Follow<'_> {
+    fn message(&mut self, m: Message, payload: &[u8]) {
+        assert_eq!(m.seq, self.expect, "in order; gaps only after a lap");
+        assert_eq!(m.len, len_of(m.seq, MAX));
+        assert_eq!(m.len, payload.len());
+        assert_eq!(m.tag, tag_of(m.seq));
+        assert!(check(m.seq, payload), "message {} not byte-exact", m.seq);
+        let at = self.layout.place(self.end_prev, m.seq);
+        self.end_prev = at + self.layout.size(m.seq);
+        self.expect += 1;
+        self.tally.messages += 1;
+    }
+
+    /// A lap from `before` to where `r` now stands.
+    fn lapped(&mut self, r: &Reader<'_>, before: u64, lost_messages: u64, lost_bytes: u64) {
+        // Walk the lost records: the byte count must match them exactly.
+        let mut end = self.end_prev;
+        for s in self.expect..self.expect + lost_messages {
+            end = self.layout.place(end, s) + self.layout.size(s);
+        }
+        let resumed_at = r.position();
+        assert_eq!(before + lost_bytes, resumed_at);
+        let next = self.expect + lost_messages;
+        assert!(
+            resumed_at == end || resumed_at == self.layout.place(end, next),
+            "lost bytes {lost_bytes} do not match {lost_messages} lost messages"
+        );
+        assert_eq!(r.next_seq(), next);
+        self.expect = next;
+        self.end_prev = end;
+        self.tally.laps += 1;
+        self.tally.lost += lost_messages;
+    }
+}
+
+/// Read everything, one message at a time or (`batched`) by batches of up
+/// to eight of the longest messages.
+fn consume(mut r: Reader<'_>, layout: &Layout, start: &Barrier, batched: bool) -> Tally {
+    let mut buf = vec![0u8; 8 * batch_space(MAX)];
+    let mut f = Follow {
+        layout,
+        expect: 0,
+        end_prev: 0,
+        tally: Tally {
+            messages: 0,
+            laps: 0,
+            lost: 0,
+        },
     };
     let mut idle = 0u32;
     start.wait();
-    while expect < MESSAGES {
+    while f.expect < MESSAGES {
         let before = r.position();
-        match r.try_read(&mut buf) {
-            Ok(Read::Message(m)) => {
-                idle = 0;
-                assert_eq!(m.seq, expect, "in order; gaps only after a lap");
-                assert_eq!(m.len, len_of(m.seq, MAX));
-                assert_eq!(m.tag, tag_of(m.seq));
-                assert!(
-                    check(m.seq, &buf[..m.len]),
-                    "message {} not byte-exact",
-                    m.seq
-                );
-                let at = layout.place(end_prev, m.seq);
-                end_prev = at + layout.size(m.seq);
-                assert_eq!(r.position(), end_prev);
-                expect += 1;
-                tally.messages += 1;
-            }
-            Ok(Read::Lapped {
-                lost_messages,
-                lost_bytes,
-            }) => {
-                // Walk the lost records: the byte count must match them exactly.
-                let mut end = end_prev;
-                for s in expect..expect + lost_messages {
-                    end = layout.place(end, s) + layout.size(s);
+        let lap = if batched {
+            match r.try_read_batch(&mut buf) {
+                Ok(Batch::Messages(batch)) => {
+                    for (m, payload) in batch {
+                        f.message(m, payload);
+                    }
+                    None
                 }
-                let resumed_at = r.position();
-                assert_eq!(before + lost_bytes, resumed_at);
-                let next = expect + lost_messages;
-                assert!(
-                    resumed_at == end || resumed_at == layout.place(end, next),
-                    "lost bytes {lost_bytes} do not match {lost_messages} lost messages"
-                );
-                assert_eq!(r.next_seq(), next);
-                expect = next;
-                end_prev = end;
-                tally.laps += 1;
-                tally.lost += lost_messages;
-            }
-            Ok(Read::Empty) | Err(shmcast::ReadError::Overrun) => {
-                idle += 1;
-                if idle < 64 {
-                    std::hint::spin_loop();
-                } else {
-                    std::thread::yield_now();
+                Ok(Batch::Lapped {
+                    lost_messages,
+                    lost_bytes,
+                }) => Some((lost_messages, lost_bytes)),
+                Ok(Batch::Empty) | Err(shmcast::ReadError::Overrun) => {
+                    idle += 1;
+                    if idle < 64 {
+                        std::hint::spin_loop();
+                    } else {
+                        std::thread::yield_now();
+                    }
+                    continue;
                 }
+                other => panic!("unexpected {other:?}"),
             }
-            other => panic!("unexpected {other:?}"),
+        } else {
+            match r.try_read(&mut buf) {
+                Ok(Read::Message(m)) => {
+                    f.message(m, &buf[..m.len]);
+                    None
+                }
+                Ok(Read::Lapped {
+                    lost_messages,
+                    lost_bytes,
+                }) => Some((lost_messages, lost_bytes)),
+                Ok(Read::Empty) | Err(shmcast::ReadError::Overrun) => {
+                    idle += 1;
+                    if idle < 64 {
+                        std::hint::spin_loop();
+                    } else {
+                        std::thread::yield_now();
+                    }
+                    continue;
+                }
+                other => panic!("unexpected {other:?}"),
+            }
+        };
+        idle = 0;
+        match lap {
+            Some((lost_messages, lost_bytes)) => f.lapped(&r, before, lost_messages, lost_bytes),
+            None => assert_eq!(r.position(), f.end_prev),
         }
     }
+    let tally = f.tally;
     let stats = r.stats();
     assert_eq!(stats.messages, tally.messages);
     assert_eq!(stats.lost_messages, tally.lost);
@@ -167,7 +217,8 @@ fn one_writer_three_lossy_readers() {
                     _ => {}
                 }
                 let (layout, start) = (&layout, &start);
-                s.spawn(move || consume(r, layout, start))
+                // The third reads by batches.
+                s.spawn(move || consume(r, layout, start, i == 2))
             })
             .collect();
         produce(ring, &start);

@@ -409,8 +409,22 @@ fuzz_target!(|input: Input| {
                     }
                     let mut used = batch_space(first);
                     let mut i = m.expect + 1;
+                    // A lossy reader's run spans at most the margin before its
+                    // first record is overwritten (and always that record):
+                    // from the cursor, or after a first message read by itself.
+                    let from = if general {
+                        model.msgs[m.expect].pos + model.msgs[m.expect].size
+                    } else {
+                        m.cursor
+                    };
+                    let limit = if m.gating {
+                        from + model.cap
+                    } else {
+                        from + (from + model.cap).saturating_sub(model.intent).max(1)
+                    };
                     while i < model.published
                         && model.msgs[i].pos == model.msgs[i - 1].pos + model.msgs[i - 1].size
+                        && model.msgs[i].pos < limit
                         && used + batch_space(model.msgs[i].len) <= room
                     {
                         used += batch_space(model.msgs[i].len);

@@ -13,6 +13,16 @@
 //! (and its checksum, on a ring with checksums, checked after), so damaged
 //! memory ends a run where a single read would have failed; the general path
 //! then reads (or reports) what is there, one record at a time.
+//!
+//! A run that fails the check is lost whole, where single reads would have
+//! kept the records read before the overwrite began. So a run spans at most
+//! the margin the intent showed when it began (what the producer may still
+//! write before the run's first record is overwritten), and always its
+//! first record: a reader just lapped, which stands at the edge of the
+//! overwrite, reads a record a call as single reads do, and its runs grow
+//! as it gains ground, instead of losing every long run to the producer's
+//! next raise of the intent. (A gating reader, which the producer waits
+//! for, is never overwritten: its runs are not bounded so.)
 
 use super::{Read, Reader};
 use crate::copy;
@@ -183,6 +193,8 @@ struct Run {
     count: usize,
     /// Position after the last of them.
     end: u64,
+    /// Bytes of the buffer they fill.
+    used: usize,
 }
 
 impl Reader<'_> {
@@ -225,7 +237,9 @@ impl Reader<'_> {
     /// As [`Reader::try_read`] for the batch's first message (with
     /// [`ReadError::BufferTooSmall`] counting its frame word);
     /// `BufferTooSmall { needed: 8 }` for any `buf` shorter than a frame
-    /// word, whatever the ring holds. The position is unchanged. A later message that fails a check ends the batch
+    /// word, whatever the ring holds. The position is unchanged, but for
+    /// padding (and a restart marker with nothing to report) before the
+    /// message, which is skipped, as `try_read` skips it. A later message that fails a check ends the batch
     /// before it, for the next call to report.
     pub fn try_read_batch<'b>(&mut self, buf: &'b mut [u8]) -> Result<Batch<'b>, ReadError> {
         if buf.len() < FRAME {
@@ -246,7 +260,7 @@ impl Reader<'_> {
                 run.end,
             );
             return Ok(Batch::Messages(Messages {
-                bytes: buf,
+                bytes: filled(buf, run.used),
                 seq: first_seq,
                 count: run.count,
             }));
@@ -268,12 +282,14 @@ impl Reader<'_> {
         };
         *frame = (m.len as u64 | (u64::from(m.tag) << 32)).to_ne_bytes();
         let mut count = 1;
-        let used = batch_space(m.len);
+        // The first message's payload may end short of a whole word.
+        let mut used = FRAME + m.len;
         let from = self.cursor;
-        if let Some(more) = buf.get_mut(used..) {
+        if let Some(more) = buf.get_mut(batch_space(m.len)..) {
             let run = self.copy_run(more);
             if run.count != 0 && self.run_intact(from, run.end) {
                 count += run.count;
+                used = batch_space(m.len) + run.used;
                 self.advance_to(
                     run.end,
                     m.seq.wrapping_add(count as u64),
@@ -283,7 +299,7 @@ impl Reader<'_> {
             }
         }
         Ok(Batch::Messages(Messages {
-            bytes: buf,
+            bytes: filled(buf, used),
             seq: m.seq,
             count,
         }))
@@ -302,25 +318,42 @@ impl Reader<'_> {
             return Run {
                 count: 0,
                 end: self.cursor,
+                used: 0,
             };
         }
-        if self.ring.geo.checksum {
-            self.copy_run_of::<true>(buf)
+        // `cursor_word` left room below 2^64 for a ring or two.
+        let capacity = self.ring.geo.capacity;
+        let limit = if self.holds_gate() {
+            // The producer waits for a gating reader: a run of any length
+            // passes the check.
+            self.cursor + capacity
         } else {
-            self.copy_run_of::<false>(buf)
+            // The margin (see the module): a bound only, so a Relaxed load;
+            // the check after the copies is what decides.
+            let intent = self.ring.hdr.tail_intent.load(Ordering::Relaxed);
+            let margin = (self.cursor + capacity - self.tolerance()).saturating_sub(intent);
+            // At least the first record.
+            self.cursor + margin.max(1)
+        };
+        if self.ring.geo.checksum {
+            self.copy_run_of::<true>(buf, limit)
+        } else {
+            self.copy_run_of::<false>(buf, limit)
         }
     }
 
     /// [`Reader::copy_run`] on a ring with checksums or without.
     #[inline(always)]
-    fn copy_run_of<const CHECKSUM: bool>(&self, buf: &mut [u8]) -> Run {
+    fn copy_run_of<const CHECKSUM: bool>(&self, buf: &mut [u8], limit: u64) -> Run {
         let data = self.ring.data;
         // The sizes in locals, held in registers across the loop.
         let geo = self.ring.geo;
         let (mask, capacity, max_message) = (geo.mask, geo.capacity, geo.max_message);
         let header = (geo.header / 8) as usize;
         let (mut pos, mut seq, mut used, mut count) = (self.cursor, self.seq, 0, 0);
-        loop {
+        // Records start below `limit`, which is at most a ring past the
+        // cursor: positions stay far below 2^64.
+        while pos < limit {
             let off = pos & mask;
             let word = (off / 8) as usize;
             let w0 = copy::load(data, word);
@@ -364,7 +397,11 @@ impl Reader<'_> {
             count += 1;
             seq = seq.wrapping_add(1);
         }
-        Run { count, end: pos }
+        Run {
+            count,
+            end: pos,
+            used,
+        }
     }
 
     /// Whether the run of records copied from `from` to `end` is intact:
@@ -378,4 +415,11 @@ impl Reader<'_> {
         intent >= end
             && intent.wrapping_sub(from).wrapping_sub(1) < self.ring.geo.capacity - self.tolerance()
     }
+}
+
+/// The first `used` bytes of `buf`, which the batch filled (all of it if
+/// `used` were past its end, which the callers never pass).
+fn filled(buf: &mut [u8], used: usize) -> &[u8] {
+    let buf: &[u8] = buf;
+    buf.get(..used).unwrap_or(buf)
 }
