@@ -1,5 +1,6 @@
 //! What the alternating tools (`throughput`, `fanout`) share: their
-//! command-line numbers and CPU pairs, and the median and range they report.
+//! command-line numbers, CPU pairs and contender lists, and the median and
+//! range they report.
 
 /// The number after `flag`.
 ///
@@ -29,6 +30,19 @@ pub fn pin(value: Option<&String>) -> Result<[usize; 2], String> {
     Ok([p, c])
 }
 
+/// The contenders named in the comma-separated list of `--only`, each found
+/// by `find`.
+///
+/// # Errors
+/// A message if the list is missing or names no contender `find` knows.
+pub fn only<T>(value: Option<&String>, find: impl Fn(&str) -> Option<T>) -> Result<Vec<T>, String> {
+    value
+        .ok_or("--only needs a list")?
+        .split(',')
+        .map(|c| find(c).ok_or_else(|| format!("no contender {c}")))
+        .collect()
+}
+
 /// The median and the range of `v` (not empty).
 pub fn spread(mut v: Vec<f64>) -> (f64, f64, f64) {
     v.sort_by(f64::total_cmp);
@@ -47,6 +61,13 @@ mod tests {
         assert!(pin(None).is_err());
         assert_eq!(spread(vec![3.0, 1.0, 2.0]), (2.0, 1.0, 3.0));
         assert_eq!(number::<u64>("--rounds", Some(&"7".to_string())), Ok(7));
+        let find = |c: &str| (c == "a" || c == "b").then(|| c.to_string());
+        assert_eq!(
+            only(Some(&"b,a".to_string()), find),
+            Ok(vec!["b".into(), "a".into()])
+        );
+        assert!(only(Some(&"a,c".to_string()), find).is_err());
+        assert!(only(None, find).is_err());
         assert!(number::<u64>("--rounds", None).is_err());
     }
 }

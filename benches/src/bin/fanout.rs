@@ -19,7 +19,7 @@
 //! their number, and the producer has its own.
 
 use shmcast_benches::fanout::{Lossy, CONSUMERS};
-use shmcast_benches::tool::{number, pin, spread};
+use shmcast_benches::tool::{number, only, pin, spread};
 use std::process::ExitCode;
 
 /// Settings of a run.
@@ -53,16 +53,9 @@ fn parse(args: &[String]) -> Result<Settings, String> {
             "--messages" => s.messages = number(flag, it.next())?,
             "--pin" => s.pin = Some(pin(it.next())?),
             "--only" => {
-                let list = it.next().ok_or("--only needs a list")?;
-                s.contenders = list
-                    .split(',')
-                    .map(|c| {
-                        Lossy::ALL
-                            .into_iter()
-                            .find(|l| l.name() == c)
-                            .ok_or_else(|| format!("no contender {c}"))
-                    })
-                    .collect::<Result<_, _>>()?;
+                s.contenders = only(it.next(), |c| {
+                    Lossy::ALL.into_iter().find(|l| l.name() == c)
+                })?;
             }
             "-h" | "--help" => {
                 println!("{}", usage());

@@ -25,7 +25,7 @@
 //! longer a cross-core one).
 
 use shmcast_benches::spsc::Contender;
-use shmcast_benches::tool::{number, pin, spread};
+use shmcast_benches::tool::{number, only, pin, spread};
 use std::process::ExitCode;
 
 /// Settings of a run.
@@ -62,13 +62,7 @@ fn parse(args: &[String]) -> Result<Settings, String> {
             "--messages" => s.messages = number(flag, it.next())?,
             "--size" => s.size = number(flag, it.next())?,
             "--pin" => s.pin = Some(pin(it.next())?),
-            "--only" => {
-                let list = it.next().ok_or("--only needs a list")?;
-                s.contenders = list
-                    .split(',')
-                    .map(|c| Contender::parse(c).ok_or_else(|| format!("no contender {c}")))
-                    .collect::<Result<_, _>>()?;
-            }
+            "--only" => s.contenders = only(it.next(), Contender::parse)?,
             "-h" | "--help" => {
                 println!("{}", usage());
                 std::process::exit(0);
