@@ -310,7 +310,7 @@ impl Reader<'_> {
     /// on a ring with checksums), up to the first that is not a message
     /// expected there or does not fit; the reader is unchanged. The caller
     /// checks the intent ([`Reader::run_intact`]) before it keeps any.
-    #[inline]
+    #[inline(always)]
     fn copy_run(&self, buf: &mut [u8]) -> Run {
         // A restart to report first, or a cursor too near the end of the
         // positions: the general path.
