@@ -119,6 +119,13 @@ impl Follow<'_> {
     }
 }
 
+/// What one read did.
+enum Got {
+    Messages,
+    Lapped(u64, u64),
+    Nothing,
+}
+
 /// Read everything, one message at a time or (`batched`) by batches of up
 /// to eight of the longest messages.
 fn consume(mut r: Reader<'_>, layout: &Layout, start: &Barrier, batched: bool) -> Tally {
@@ -137,56 +144,52 @@ fn consume(mut r: Reader<'_>, layout: &Layout, start: &Barrier, batched: bool) -
     start.wait();
     while f.expect < MESSAGES {
         let before = r.position();
-        let lap = if batched {
+        // What the read did: messages (already checked), a lap, or nothing.
+        let got = if batched {
             match r.try_read_batch(&mut buf) {
                 Ok(Batch::Messages(batch)) => {
                     for (m, payload) in batch {
                         f.message(m, payload);
                     }
-                    None
+                    Got::Messages
                 }
                 Ok(Batch::Lapped {
                     lost_messages,
                     lost_bytes,
-                }) => Some((lost_messages, lost_bytes)),
-                Ok(Batch::Empty) | Err(shmcast::ReadError::Overrun) => {
-                    idle += 1;
-                    if idle < 64 {
-                        std::hint::spin_loop();
-                    } else {
-                        std::thread::yield_now();
-                    }
-                    continue;
-                }
+                }) => Got::Lapped(lost_messages, lost_bytes),
+                Ok(Batch::Empty) | Err(shmcast::ReadError::Overrun) => Got::Nothing,
                 other => panic!("unexpected {other:?}"),
             }
         } else {
             match r.try_read(&mut buf) {
                 Ok(Read::Message(m)) => {
                     f.message(m, &buf[..m.len]);
-                    None
+                    Got::Messages
                 }
                 Ok(Read::Lapped {
                     lost_messages,
                     lost_bytes,
-                }) => Some((lost_messages, lost_bytes)),
-                Ok(Read::Empty) | Err(shmcast::ReadError::Overrun) => {
-                    idle += 1;
-                    if idle < 64 {
-                        std::hint::spin_loop();
-                    } else {
-                        std::thread::yield_now();
-                    }
-                    continue;
-                }
+                }) => Got::Lapped(lost_messages, lost_bytes),
+                Ok(Read::Empty) | Err(shmcast::ReadError::Overrun) => Got::Nothing,
                 other => panic!("unexpected {other:?}"),
             }
         };
-        idle = 0;
-        match lap {
-            Some((lost_messages, lost_bytes)) => f.lapped(&r, before, lost_messages, lost_bytes),
-            None => assert_eq!(r.position(), f.end_prev),
+        match got {
+            Got::Messages => assert_eq!(r.position(), f.end_prev),
+            Got::Lapped(lost_messages, lost_bytes) => {
+                f.lapped(&r, before, lost_messages, lost_bytes)
+            }
+            Got::Nothing => {
+                idle += 1;
+                if idle < 64 {
+                    std::hint::spin_loop();
+                } else {
+                    std::thread::yield_now();
+                }
+                continue;
+            }
         }
+        idle = 0;
     }
     let tally = f.tally;
     let stats = r.stats();
