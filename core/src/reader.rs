@@ -8,7 +8,7 @@
 use crate::consumer::SlotLease;
 use crate::copy;
 use crate::error::{JoinError, ReadError};
-use crate::layout::{self, kind};
+use crate::layout::kind;
 use crate::ring::{Peek, Record, Ring};
 use crate::sync::{fence, load_acquire, Ordering};
 
@@ -496,15 +496,7 @@ impl<'a> Reader<'a> {
             self.release();
             return Some(Read::Empty);
         }
-        // `frame_of` for a message, the only kind taken here: the kind in
-        // the top bits and the length under them, so one subtraction leaves
-        // the length of a message and a number past any message limit for
-        // every other kind (the limit is below 2^LEN_BITS).
-        let len = (w0 as u32).wrapping_sub(kind::MESSAGE << layout::LEN_BITS) as u64;
-        let size = geo.record_size(len);
-        if len > geo.max_message || size > geo.capacity - (pos & geo.mask) {
-            return None;
-        }
+        let (len, size) = geo.message_at(pos & geo.mask, w0)?;
         // Acquire: see [`Ring::peek`].
         fence(Ordering::Acquire);
         let seq = copy::load(data, word + 1);

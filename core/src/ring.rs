@@ -192,6 +192,21 @@ impl Geometry {
     pub(crate) fn record_size(&self, len: u64) -> u64 {
         layout::record_size(len, self.header, self.align)
     }
+
+    /// [`Ring::frame_of`] for a message, the only kind the readers' fast
+    /// paths take: for a first header word `w0` at ring offset `off`, the
+    /// payload length and record size of a message within the message
+    /// limit that ends inside the lap, or `None` for anything else. The
+    /// kind is in the top bits and the length under them, so one
+    /// subtraction leaves the length of a message and a number past any
+    /// message limit for every other kind, an empty word included (the
+    /// limit is below 2^LEN_BITS).
+    #[inline(always)]
+    pub(crate) fn message_at(&self, off: u64, w0: u64) -> Option<(u64, u64)> {
+        let len = (w0 as u32).wrapping_sub(kind::MESSAGE << layout::LEN_BITS) as u64;
+        let size = self.record_size(len);
+        (len <= self.max_message && size <= self.capacity - off).then_some((len, size))
+    }
 }
 
 /// A ring: typed references into a region, with its validated sizes.

@@ -27,7 +27,7 @@
 use super::{Read, Reader};
 use crate::copy;
 use crate::error::ReadError;
-use crate::layout::{self, kind};
+use crate::layout::kind;
 use crate::ring::word0;
 use crate::sync::{fence, Ordering};
 use crate::Message;
@@ -331,7 +331,8 @@ impl Reader<'_> {
             // The margin (see the module): a bound only, so a Relaxed load;
             // the check after the copies is what decides.
             let intent = self.ring.hdr.tail_intent.load(Ordering::Relaxed);
-            let margin = (self.cursor + capacity - self.tolerance()).saturating_sub(intent);
+            // No gate held, so the tolerance applies as set.
+            let margin = (self.cursor + capacity - self.tolerance).saturating_sub(intent);
             // At least the first record.
             self.cursor + margin.max(1)
         };
@@ -348,22 +349,18 @@ impl Reader<'_> {
         let data = self.ring.data;
         // The sizes in locals, held in registers across the loop.
         let geo = self.ring.geo;
-        let (mask, capacity, max_message) = (geo.mask, geo.capacity, geo.max_message);
         let header = (geo.header / 8) as usize;
         let (mut pos, mut seq, mut used, mut count) = (self.cursor, self.seq, 0, 0);
         // Records start below `limit`, which is at most a ring past the
         // cursor: positions stay far below 2^64.
         while pos < limit {
-            let off = pos & mask;
+            let off = pos & geo.mask;
             let word = (off / 8) as usize;
             let w0 = copy::load(data, word);
-            // As in `read_fast`: a message's length, or a number past any
-            // message limit for every other kind (an empty word included).
-            let len = (w0 as u32).wrapping_sub(kind::MESSAGE << layout::LEN_BITS) as u64;
-            let size = geo.record_size(len);
-            if len > max_message || size > capacity - off {
+            // As in `read_fast`.
+            let Some((len, size)) = geo.message_at(off, w0) else {
                 break;
-            }
+            };
             // Acquire: see [`Ring::peek`].
             fence(Ordering::Acquire);
             if copy::load(data, word + 1) != seq {
