@@ -354,6 +354,14 @@ impl Outcome {
             _ => Outcome::Other,
         }
     }
+
+    fn of_batch(batch: &Batch<'_>) -> Outcome {
+        match batch {
+            Batch::Messages(_) => Outcome::Moved,
+            Batch::Empty => Outcome::Empty,
+            _ => Outcome::Other,
+        }
+    }
 }
 
 /// A consumer with a slot and the lock that tells the producer it lives.
@@ -388,12 +396,7 @@ impl<'r> Consumer<'r> {
     pub fn try_read_batch<'b>(&mut self, buf: &'b mut [u8]) -> Result<Batch<'b>, ReadError> {
         let shown = self.reader.shown_position();
         let batch = self.reader.try_read_batch(buf)?;
-        let read = match batch {
-            Batch::Messages(_) => Outcome::Moved,
-            Batch::Empty => Outcome::Empty,
-            _ => Outcome::Other,
-        };
-        self.made_room(read, shown);
+        self.made_room(Outcome::of_batch(&batch), shown);
         Ok(batch)
     }
 
