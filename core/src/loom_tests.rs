@@ -56,10 +56,20 @@ fn payload(seq: u64) -> [u8; 8] {
 
 /// Read up to `reads` times; check content, order and exact gap accounting.
 fn reader_thread(parts: Arc<Parts>, reads: usize) {
-    lossy_reads(parts.ring(), reads);
+    lossy_reads(parts.ring(), reads, false);
 }
 
-fn lossy_reads(ring: Ring<'_>, reads: usize) {
+/// A message read in a model: the one `expect`ed, whole.
+fn check_message(m: crate::Message, bytes: &[u8], expect: &mut u64) {
+    assert_eq!(m.seq, *expect, "messages in order, gaps only after a lap");
+    assert_eq!(m.len, 8);
+    assert_eq!(bytes, payload(m.seq), "no torn message");
+    *expect += 1;
+}
+
+/// [`reader_thread`]'s reads, one message at a time or (`batched`) by
+/// batches of up to two.
+fn lossy_reads(ring: Ring<'_>, reads: usize, batched: bool) {
     // The model lets relaxed loads return stale values for ever, so a join may
     // give up with `Unstable` ("try again"); there is then nothing to check.
     let mut r = match ring.reader(Start::Oldest) {
@@ -68,55 +78,49 @@ fn lossy_reads(ring: Ring<'_>, reads: usize) {
         Err(e) => panic!("join failed: {e:?}"),
     };
     let mut expect = r.next_seq();
-    let mut buf = [0u8; 8];
-    for _ in 0..reads {
-        match r.try_read(&mut buf) {
-            Ok(Read::Message(m)) => {
-                assert_eq!(m.seq, expect, "messages in order, gaps only after a lap");
-                assert_eq!(m.len, 8);
-                assert_eq!(buf, payload(m.seq), "no torn message");
-                expect += 1;
-            }
-            Ok(Read::Lapped { lost_messages, .. }) => {
-                assert!(lost_messages > 0);
-                expect += lost_messages;
-                assert_eq!(r.next_seq(), expect, "lap count matches the gap");
-            }
-            Ok(Read::Empty) => thread::yield_now(),
-            Ok(Read::Restarted { .. }) => panic!("no restart in this model"),
-            Err(crate::ReadError::Overrun) => thread::yield_now(),
-            Err(e) => panic!("unexpected read error {e:?}"),
-        }
-    }
-}
-
-/// As [`lossy_reads`], by batches of up to two messages.
-fn batch_reads(ring: Ring<'_>, reads: usize) {
-    let mut r = match ring.reader(Start::Oldest) {
-        Ok(r) => r,
-        Err(crate::JoinError::Unstable) => return,
-        Err(e) => panic!("join failed: {e:?}"),
-    };
-    let mut expect = r.next_seq();
     let mut buf = [0u8; 2 * crate::batch_space(8)];
     for _ in 0..reads {
-        match r.try_read_batch(&mut buf) {
-            Ok(crate::Batch::Messages(batch)) => {
-                assert_eq!(batch.first_seq(), expect, "gaps only after a lap");
-                for (m, bytes) in batch {
-                    assert_eq!((m.seq, m.len), (expect, 8));
-                    assert_eq!(bytes, payload(m.seq), "no torn message");
-                    expect += 1;
+        let read = if batched {
+            r.try_read_batch(&mut buf).map(|batch| match batch {
+                crate::Batch::Messages(batch) => {
+                    assert_eq!(batch.first_seq(), expect, "gaps only after a lap");
+                    for (m, bytes) in batch {
+                        check_message(m, bytes, &mut expect);
+                    }
+                    None
                 }
-            }
-            Ok(crate::Batch::Lapped { lost_messages, .. }) => {
+                crate::Batch::Empty => Some(Read::Empty),
+                crate::Batch::Lapped {
+                    lost_messages,
+                    lost_bytes,
+                } => Some(Read::Lapped {
+                    lost_messages,
+                    lost_bytes,
+                }),
+                crate::Batch::Restarted { .. } => panic!("no restart in this model"),
+            })
+        } else {
+            r.try_read(&mut buf).map(|read| match read {
+                Read::Message(m) => {
+                    check_message(m, &buf[..m.len], &mut expect);
+                    None
+                }
+                other => Some(other),
+            })
+        };
+        match read {
+            Ok(None) => {}
+            Ok(Some(Read::Lapped { lost_messages, .. })) => {
                 assert!(lost_messages > 0);
+                assert_eq!(
+                    r.next_seq(),
+                    expect + lost_messages,
+                    "lap count matches the gap"
+                );
                 expect += lost_messages;
-                assert_eq!(r.next_seq(), expect, "lap count matches the gap");
             }
-            Ok(crate::Batch::Empty) => thread::yield_now(),
-            Ok(crate::Batch::Restarted { .. }) => panic!("no restart in this model"),
-            Err(crate::ReadError::Overrun) => thread::yield_now(),
+            Ok(Some(Read::Empty)) | Err(crate::ReadError::Overrun) => thread::yield_now(),
+            Ok(Some(other)) => panic!("no {other:?} in this model"),
             Err(e) => panic!("unexpected read error {e:?}"),
         }
     }
@@ -192,7 +196,7 @@ fn loom_batch_reader_lapped_while_copying() {
     b.check(|| {
         let parts = Arc::new(Parts::with_config(RingConfig::new(64).max_message(8), 0));
         let p = parts.clone();
-        let reader = thread::spawn(move || batch_reads(p.ring(), 2));
+        let reader = thread::spawn(move || lossy_reads(p.ring(), 2, true));
         let mut w = parts.ring().writer().expect("first producer");
         w.set_intent_stride(0);
         for seq in 0..3 {
@@ -309,7 +313,7 @@ fn loom_gating_consumer_beside_a_lossy_one() {
             std::boxed::Box::leak(std::boxed::Box::new(Parts::plain(64, 1)));
         let mut gating = parts.ring().gating_reader().expect("a free slot");
         let g = thread::spawn(move || gating_reads(&mut gating, 3));
-        let l = thread::spawn(move || lossy_reads(parts.ring(), 2));
+        let l = thread::spawn(move || lossy_reads(parts.ring(), 2, false));
         let ring = parts.ring();
         let mut w = ring.writer().unwrap();
         w.set_intent_stride(0);
