@@ -12,12 +12,12 @@
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use shmcast::{Read, Ring, RingConfig, Start};
+use shmcast_benches::copy::{Arena, CAPACITY};
 use shmcast_benches::{bcast_old_size, leak_aligned, HeapRegion};
 use std::hint::black_box;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-const CAPACITY: usize = 1 << 20;
 const SIZES: [usize; 5] = [8, 64, 512, 4096, 65536];
 
 fn config() -> Criterion {
@@ -25,32 +25,6 @@ fn config() -> Criterion {
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(1))
         .sample_size(20)
-}
-
-/// A ring-sized private buffer copied into and out of at rotating offsets: the
-/// floor any ring's copy is compared with.
-struct Memcpy {
-    arena: Vec<u8>,
-    at: usize,
-}
-
-impl Memcpy {
-    fn new() -> Memcpy {
-        Memcpy {
-            arena: vec![0; CAPACITY],
-            at: 0,
-        }
-    }
-    #[inline]
-    fn next(&mut self, len: usize) -> usize {
-        let step = (len + 16 + 7) & !7;
-        if self.at + step > CAPACITY {
-            self.at = 0;
-        }
-        let at = self.at;
-        self.at += step;
-        at
-    }
 }
 
 fn shmcast_ring(checksum: bool) -> HeapRegion {
@@ -91,16 +65,16 @@ fn write(c: &mut Criterion) {
             });
         }
         {
-            let mut m = Memcpy::new();
+            let mut m = Arena::new();
             group.bench_with_input(BenchmarkId::new("memcpy", size), &size, |b, _| {
                 b.iter(|| {
                     let at = m.next(size);
-                    m.arena[at..at + size].copy_from_slice(black_box(&msg));
+                    m.at(at, size).copy_from_slice(black_box(&msg));
                 })
             });
         }
         {
-            let mut m = Memcpy::new();
+            let mut m = Arena::new();
             let words = atomic_arena();
             group.bench_with_input(BenchmarkId::new("atomic-words", size), &size, |b, _| {
                 b.iter(|| {
@@ -230,17 +204,17 @@ fn read(c: &mut Criterion) {
             });
         }
         {
-            let mut m = Memcpy::new();
-            m.arena.fill(7);
+            let mut m = Arena::new();
+            m.at(0, CAPACITY).fill(7);
             group.bench_with_input(BenchmarkId::new("memcpy", size), &size, |b, _| {
                 b.iter(|| {
                     let at = m.next(size);
-                    black_box(&mut buf).copy_from_slice(&m.arena[at..at + size]);
+                    black_box(&mut buf).copy_from_slice(m.at(at, size));
                 })
             });
         }
         {
-            let mut m = Memcpy::new();
+            let mut m = Arena::new();
             let words = atomic_arena();
             group.bench_with_input(BenchmarkId::new("atomic-words", size), &size, |b, _| {
                 b.iter(|| {

@@ -22,7 +22,7 @@
 //! gate, each with its own sequence that the producer reads, so it is
 //! measured in the gating group.
 
-use crate::spsc::pin_to;
+use crate::tool::pin_to;
 use crate::{bcast_old_size, leak_aligned, thread_cpu_ns, Backoff, HeapRegion, Patient};
 use disruptor::{BusySpin, Polling, Producer as _};
 use shmcast::{Read, Ring, RingConfig, Start};

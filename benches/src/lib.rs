@@ -5,11 +5,13 @@
 //! cross-process latency tool is `src/bin/latency.rs`, the alternating
 //! throughput tool `src/bin/throughput.rs` (its runs in [`spsc`], its
 //! reference ring in [`bare`]), the alternating fan-out tool
-//! `src/bin/fanout.rs` (its runs in [`fanout`]).
+//! `src/bin/fanout.rs` (its runs in [`fanout`]), the alternating copy tool
+//! `src/bin/copy.rs` (its runs in [`copy`]).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
 pub mod bare;
+pub mod copy;
 pub mod fanout;
 pub mod spsc;
 pub mod tool;

@@ -40,6 +40,7 @@
 //!   [`DISRUPTOR_SIZES`] are built.
 
 use crate::bare::WordRing;
+use crate::tool::pin_to;
 use crate::{bcast_old_size, leak_aligned, Backoff, Credit, HeapRegion, Patient};
 use disruptor::{BusySpin, Polling, Producer as _};
 use shmcast::{Batch, Read, Ring, RingConfig, Start};
@@ -197,16 +198,6 @@ pub struct Run {
     /// Messages the consumer received: all of them, except for a lossy
     /// consumer that the producer lapped (it skips what was overwritten).
     pub delivered: u64,
-}
-
-/// Move the calling thread to `cpu`; a failure (no such CPU, not allowed)
-/// leaves it where it is, which only costs the run its pinning.
-pub(crate) fn pin_to(cpu: usize) {
-    let mut set = rustix::thread::CpuSet::new();
-    set.set(cpu);
-    if let Err(e) = rustix::thread::sched_setaffinity(None, &set) {
-        eprintln!("spsc: cannot pin a thread to CPU {cpu}: {e}");
-    }
 }
 
 /// Run `producer` and `consumer` on two threads started together (on the

@@ -1,5 +1,5 @@
-//! What the alternating tools (`throughput`, `fanout`) share: their
-//! command-line numbers, CPU pairs and contender lists, and the median and
+//! What the alternating tools (`throughput`, `fanout`, `copy`) share: their
+//! command-line numbers, CPU pairs and pinning, contender lists, and the median and
 //! range they report.
 
 /// The number after `flag`.
@@ -28,6 +28,16 @@ pub fn pin(value: Option<&String>) -> Result<[usize; 2], String> {
         return Err(bad());
     };
     Ok([p, c])
+}
+
+/// Move the calling thread to `cpu`; a failure (no such CPU, not allowed)
+/// leaves it where it is, which only costs the run its pinning.
+pub fn pin_to(cpu: usize) {
+    let mut set = rustix::thread::CpuSet::new();
+    set.set(cpu);
+    if let Err(e) = rustix::thread::sched_setaffinity(None, &set) {
+        eprintln!("cannot pin a thread to CPU {cpu}: {e}");
+    }
 }
 
 /// The contenders named in the comma-separated list of `--only`, each found

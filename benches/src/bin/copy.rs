@@ -1,0 +1,151 @@
+//! Large messages written into and read out of a ring against `memcpy` of
+//! the same bytes, the contenders alternated round by round.
+//!
+//! ```text
+//! cargo run --release -p shmcast-benches --bin copy -- [--rounds 9]
+//!     [--messages 200000] [--size 4096] [--pin 0]
+//!     [--only write/shmcast,write/memcpy,read/shmcast,read/memcpy]
+//! ```
+//!
+//! The runs are [`shmcast_benches::copy`]'s: the figure is the time per
+//! message, and each contender's bandwidth against its floor (`memcpy` the
+//! same way round) is taken within the round, as the ratio of the floor's
+//! time to the contender's. Criterion's `single_thread` groups measure one
+//! contender after another, so on a shared machine their drift can swamp the
+//! difference; here each round runs every contender once, in an order
+//! reversed every other round, and the summary gives medians across rounds
+//! and their range. `--pin C` runs on CPU C.
+
+use shmcast_benches::copy::{Bench, Copier};
+use shmcast_benches::tool::{number, only, pin_to, spread};
+use std::process::ExitCode;
+
+/// Settings of a run.
+#[derive(Debug)]
+struct Settings {
+    rounds: usize,
+    messages: u64,
+    size: usize,
+    contenders: Vec<Copier>,
+    pin: Option<usize>,
+}
+
+fn usage() -> String {
+    let names: Vec<&str> = Copier::ALL.iter().map(|c| c.name()).collect();
+    format!(
+        "usage: copy [--rounds N] [--messages N] [--size BYTES] [--pin CPU] [--only {}]",
+        names.join(",")
+    )
+}
+
+fn parse(args: &[String]) -> Result<Settings, String> {
+    let mut s = Settings {
+        rounds: 9,
+        messages: 200_000,
+        size: 4096,
+        contenders: Copier::ALL.to_vec(),
+        pin: None,
+    };
+    let mut it = args.iter();
+    while let Some(flag) = it.next() {
+        match flag.as_str() {
+            "--rounds" => s.rounds = number(flag, it.next())?,
+            "--messages" => s.messages = number(flag, it.next())?,
+            "--size" => s.size = number(flag, it.next())?,
+            "--pin" => s.pin = Some(number(flag, it.next())?),
+            "--only" => {
+                s.contenders = only(it.next(), |c| {
+                    Copier::ALL.into_iter().find(|l| l.name() == c)
+                })?;
+            }
+            "-h" | "--help" => {
+                println!("{}", usage());
+                std::process::exit(0);
+            }
+            other => return Err(format!("unknown argument {other}")),
+        }
+    }
+    if s.rounds == 0 || s.messages == 0 || s.size == 0 || s.contenders.is_empty() {
+        return Err("bad --rounds, --messages, --size or --only".into());
+    }
+    // Every contender is measured against its floor, run beside it.
+    for c in s.contenders.clone() {
+        if !s.contenders.contains(&c.floor()) {
+            s.contenders.push(c.floor());
+        }
+    }
+    if s.size > shmcast_benches::copy::CAPACITY / 4 {
+        return Err(format!(
+            "--size {} is more than a quarter of the {}-byte ring",
+            s.size,
+            shmcast_benches::copy::CAPACITY
+        ));
+    }
+    Ok(s)
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let s = match parse(&args) {
+        Ok(s) => s,
+        Err(msg) => {
+            eprintln!("copy: {msg}\n{}", usage());
+            return ExitCode::from(2);
+        }
+    };
+    if let Some(cpu) = s.pin {
+        pin_to(cpu);
+    }
+    let mut bench = Bench::new(s.size);
+    // Warm up each contender once (page faults, frequency), not counted.
+    for &c in &s.contenders {
+        bench.run(c, (s.messages / 10).max(1));
+    }
+    // Nanoseconds per message, per contender, per round.
+    let mut costs: Vec<Vec<f64>> = vec![Vec::new(); s.contenders.len()];
+    for round in 0..s.rounds {
+        let mut order: Vec<usize> = (0..s.contenders.len()).collect();
+        if round % 2 == 1 {
+            order.reverse();
+        }
+        for i in order {
+            let c = s.contenders[i];
+            let ns = bench.run(c, s.messages).as_nanos() as f64 / s.messages as f64;
+            eprintln!("round {round} {:>13}: {ns:8.2} ns/msg", c.name());
+            costs[i].push(ns);
+        }
+    }
+    println!(
+        "\n{}-byte messages ({} rounds x {} messages; ns per message, median across rounds{})\n",
+        s.size,
+        s.rounds,
+        s.messages,
+        match s.pin {
+            Some(cpu) => format!("; on CPU {cpu}"),
+            None => String::new(),
+        }
+    );
+    println!("| contender | ns/msg | range | GB/s | bandwidth / memcpy (per round) | range |");
+    println!("|---|---|---|---|---|---|");
+    for (i, &c) in s.contenders.iter().enumerate() {
+        let (med, lo, hi) = spread(costs[i].clone());
+        let floor = s
+            .contenders
+            .iter()
+            .position(|&f| f == c.floor())
+            .expect("every floor runs");
+        let (r, rlo, rhi) = spread(
+            costs[floor]
+                .iter()
+                .zip(&costs[i])
+                .map(|(f, x)| f / x)
+                .collect(),
+        );
+        println!(
+            "| {} | {med:.2} | {lo:.2}-{hi:.2} | {:.1} | {r:.3}x | {rlo:.3}-{rhi:.3} |",
+            c.name(),
+            s.size as f64 / med,
+        );
+    }
+    ExitCode::SUCCESS
+}

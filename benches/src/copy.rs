@@ -1,0 +1,241 @@
+//! Large messages copied into and out of a ring against plain `memcpy` of
+//! the same bytes: the runs of the alternating `copy` tool, each with its
+//! memory made once and reused round after round.
+//!
+//! Every contender moves `size`-byte messages through a 1 MiB area at
+//! rotating offsets. The readers read in chunks of half the area, each chunk
+//! written first (untimed) and then read (timed), so the bytes a read copies
+//! were written by the same core shortly before, as in a ring: `memcpy`'s
+//! floor gets the same treatment (its chunk is copied in, untimed, then out).
+
+use crate::HeapRegion;
+use shmcast::{Read, Reader, Ring, RingConfig, Start, Writer};
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+/// The area every contender copies through.
+pub const CAPACITY: usize = 1 << 20;
+
+/// A contender's name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Copier {
+    /// `Writer::write`.
+    WriteShmcast,
+    /// `copy_from_slice` into the area.
+    WriteMemcpy,
+    /// `Reader::try_read` into a buffer of the message's size.
+    ReadShmcast,
+    /// `copy_from_slice` out of the area.
+    ReadMemcpy,
+}
+
+impl Copier {
+    /// Every contender, writes then reads.
+    pub const ALL: [Copier; 4] = [
+        Copier::WriteShmcast,
+        Copier::WriteMemcpy,
+        Copier::ReadShmcast,
+        Copier::ReadMemcpy,
+    ];
+
+    /// `write/shmcast`, `read/memcpy`, ...
+    pub fn name(self) -> &'static str {
+        match self {
+            Copier::WriteShmcast => "write/shmcast",
+            Copier::WriteMemcpy => "write/memcpy",
+            Copier::ReadShmcast => "read/shmcast",
+            Copier::ReadMemcpy => "read/memcpy",
+        }
+    }
+
+    /// The floor this contender is measured against (itself for a floor).
+    pub fn floor(self) -> Copier {
+        match self {
+            Copier::WriteShmcast | Copier::WriteMemcpy => Copier::WriteMemcpy,
+            Copier::ReadShmcast | Copier::ReadMemcpy => Copier::ReadMemcpy,
+        }
+    }
+}
+
+/// A ring-sized private buffer copied into and out of at rotating offsets.
+#[derive(Debug)]
+pub struct Arena {
+    bytes: Vec<u8>,
+    at: usize,
+}
+
+impl Arena {
+    /// A zeroed area of [`CAPACITY`] bytes.
+    pub fn new() -> Arena {
+        Arena {
+            bytes: vec![0; CAPACITY],
+            at: 0,
+        }
+    }
+
+    /// Where the next `len`-byte message goes: a ring record's step (the
+    /// message, a 16-byte header, rounded to 8), wrapping at the end.
+    #[inline]
+    pub fn next(&mut self, len: usize) -> usize {
+        let step = (len + 16 + 7) & !7;
+        if self.at + step > CAPACITY {
+            self.at = 0;
+        }
+        let at = self.at;
+        self.at += step;
+        at
+    }
+
+    /// The `len` bytes at `at`.
+    pub fn at(&mut self, at: usize, len: usize) -> &mut [u8] {
+        &mut self.bytes[at..at + len]
+    }
+}
+
+impl Default for Arena {
+    fn default() -> Arena {
+        Arena::new()
+    }
+}
+
+/// The memory every contender runs over, made once for a message size.
+pub struct Bench {
+    size: usize,
+    msg: Vec<u8>,
+    buf: Vec<u8>,
+    // Over a leaked region: the writer and reader borrow it for the life
+    // of the bench.
+    ring: Ring<'static>,
+    writer: Writer<'static>,
+    reader: Reader<'static>,
+    arena: Arena,
+}
+
+impl Bench {
+    /// A ring of [`CAPACITY`] bytes and an arena as large, for `size`-byte
+    /// messages.
+    ///
+    /// # Panics
+    /// If `size` does not fit the ring.
+    pub fn new(size: usize) -> Bench {
+        let cfg = RingConfig::new(CAPACITY);
+        let region: &'static HeapRegion = Box::leak(Box::new(HeapRegion::new(cfg.region_size())));
+        let ring = Ring::create(region, &cfg).expect("create");
+        let writer = ring.writer().expect("writer");
+        let reader = ring.reader(Start::Tail).expect("reader");
+        assert!(size <= writer.max_message(), "{size} bytes do not fit");
+        Bench {
+            size,
+            msg: vec![7; size],
+            buf: vec![0; size],
+            ring,
+            writer,
+            reader,
+            arena: Arena::new(),
+        }
+    }
+
+    /// The time `who` takes for `n` messages.
+    pub fn run(&mut self, who: Copier, n: u64) -> Duration {
+        match who {
+            Copier::WriteShmcast => self.write_shmcast(n),
+            Copier::WriteMemcpy => self.write_memcpy(n),
+            Copier::ReadShmcast => self.read_shmcast(n),
+            Copier::ReadMemcpy => self.read_memcpy(n),
+        }
+    }
+
+    fn write_shmcast(&mut self, n: u64) -> Duration {
+        let t = Instant::now();
+        for _ in 0..n {
+            self.writer.write(black_box(&self.msg)).expect("write");
+        }
+        t.elapsed()
+    }
+
+    fn write_memcpy(&mut self, n: u64) -> Duration {
+        let size = self.size;
+        let t = Instant::now();
+        for _ in 0..n {
+            let at = self.arena.next(size);
+            self.arena
+                .at(at, size)
+                .copy_from_slice(black_box(&self.msg));
+        }
+        t.elapsed()
+    }
+
+    /// Messages a read chunk holds: half the area, so no read is lapped.
+    fn chunk(&self) -> u64 {
+        (CAPACITY / 2 / (self.size + 32)).max(1) as u64
+    }
+
+    fn read_shmcast(&mut self, n: u64) -> Duration {
+        // Past what the write runs wrote, unread.
+        self.reader = self.ring.reader(Start::Tail).expect("reader");
+        let mut total = Duration::ZERO;
+        let mut left = n;
+        while left > 0 {
+            let k = left.min(self.chunk());
+            for _ in 0..k {
+                self.writer.write(&self.msg).expect("write");
+            }
+            let t = Instant::now();
+            for _ in 0..k {
+                let got = self.reader.try_read(black_box(&mut self.buf));
+                assert!(matches!(got, Ok(Read::Message(_))), "{got:?}");
+            }
+            total += t.elapsed();
+            left -= k;
+        }
+        total
+    }
+
+    fn read_memcpy(&mut self, n: u64) -> Duration {
+        let size = self.size;
+        let mut total = Duration::ZERO;
+        let mut left = n;
+        while left > 0 {
+            let k = left.min(self.chunk());
+            let from = self.arena.at;
+            for _ in 0..k {
+                let at = self.arena.next(size);
+                self.arena.at(at, size).copy_from_slice(&self.msg);
+            }
+            // The same offsets again, now read.
+            self.arena.at = from;
+            let t = Instant::now();
+            for _ in 0..k {
+                let at = self.arena.next(size);
+                black_box(&mut self.buf[..]).copy_from_slice(self.arena.at(at, size));
+            }
+            total += t.elapsed();
+            left -= k;
+        }
+        total
+    }
+}
+
+impl std::fmt::Debug for Bench {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Bench").field("size", &self.size).finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_contender_moves_its_messages() {
+        let mut b = Bench::new(4096);
+        for who in Copier::ALL {
+            b.run(who, 300);
+        }
+        // Every message the read runs wrote was read: nothing is left.
+        let mut buf = vec![0; 4096];
+        assert_eq!(b.reader.try_read(&mut buf), Ok(Read::Empty));
+        // Both shmcast runs wrote theirs: 300 each.
+        assert_eq!(b.writer.next_seq(), 600);
+    }
+}
