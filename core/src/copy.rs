@@ -140,6 +140,7 @@ fn copy_out_words(words: &[AtomicU64], dst: &mut [u8]) {
 /// no ring word is loaded. The caller has checked that the bytes fit.
 #[inline(always)]
 pub(crate) fn copy_in_message(data: &[AtomicU64], word: usize, src: &[u8]) {
+    let words = || &data[word..word + src.len().div_ceil(W)];
     if src.len().wrapping_sub(1) < W {
         // One word (1 to 8 bytes), without the loops' set-up.
         let v = match src.first_chunk::<W>() {
@@ -147,11 +148,49 @@ pub(crate) fn copy_in_message(data: &[AtomicU64], word: usize, src: &[u8]) {
             None => last_word(src),
         };
         data[word].store(v, Ordering::Relaxed);
+    } else if src.len() <= 2 * W {
+        // Up to a line, a store per word and no loop; nothing for 0 bytes.
+        if !src.is_empty() {
+            copy_in_few::<1>(words(), src);
+        }
+    } else if src.len() <= 4 * W {
+        copy_in_few::<2>(words(), src);
+    } else if src.len() <= 8 * W {
+        copy_in_few::<4>(words(), src);
     } else if src.len() >= LONG {
         copy_in_long(data, word, src);
     } else {
-        copy_in_words(&data[word..word + src.len().div_ceil(W)], src, src);
+        copy_in_words(words(), src, src);
     }
+}
+
+/// Copy a message of `H + 1` to `2 * H` words (9 to 16, 17 to 32 or 33 to
+/// 64 bytes for `H` of 1, 2 or 4) into `words`, one per word of it, with no
+/// loop and no branch: the first `H` words, then the last `H`, which
+/// overlap them where the message is shorter than `2 * H` words (a word
+/// stored twice with the same value, before the record is published). The
+/// last word is the message's last 8 bytes shifted down, the bytes past
+/// the message zero.
+#[inline(always)]
+fn copy_in_few<const H: usize>(words: &[AtomicU64], src: &[u8]) {
+    let n = words.len();
+    debug_assert!(n == src.len().div_ceil(W) && (H + 1..=2 * H).contains(&n));
+    let (full, _) = src.as_chunks::<W>();
+    let Some(last) = src.last_chunk::<W>() else {
+        return;
+    };
+    let word = |c: &[u8; W]| u64::from_ne_bytes(*c);
+    // The full words before the last: `n - 1`, at least `H`.
+    let full = &full[..n - 1];
+    for i in 0..H {
+        words[i].store(word(&full[i]), Ordering::Relaxed);
+    }
+    for i in n - 1 - H..n - 1 {
+        words[i].store(word(&full[i]), Ordering::Relaxed);
+    }
+    let shift = (8 * (W - src.len() % W)) % (8 * W);
+    let tail = u64::from_le_bytes(*last) >> shift;
+    words[n - 1].store(u64::from_ne_bytes(tail.to_le_bytes()), Ordering::Relaxed);
 }
 
 #[inline(never)]
