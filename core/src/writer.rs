@@ -111,6 +111,14 @@ pub struct Writer<'a> {
     published: u64,
     /// `tail_intent` as last stored.
     intent: u64,
+    /// Where a record at the writer's position may end for
+    /// [`Writer::put_fast`] to write it: at most the end of the position's
+    /// lap, and 8 bytes short of the intent (the word after a record is
+    /// written too); 0 on rings with checksums, which the fast path does not
+    /// write. Both bounds only grow with the position and the intent, so a
+    /// value computed before either moved is still a bound; the paths that
+    /// move them past it compute it again ([`Writer::refresh_fast_end`]).
+    fast_end: u64,
     /// `head` as last stored.
     head: u64,
     /// Line-aligned rings: the first word of every line in `[pos, cleared)`
@@ -168,6 +176,7 @@ impl<'a> Writer<'a> {
             pos: tail,
             published: tail,
             intent: intent.max(tail),
+            fast_end: 0,
             head,
             cleared: tail,
             checkpoints: Checkpoints::new(geo.capacity),
@@ -265,10 +274,22 @@ impl<'a> Writer<'a> {
             h.tail.store(w.pos, Ordering::Release);
         }
         h.epoch.store(epoch, Ordering::Release);
+        w.refresh_fast_end();
         if how == Continuation::Restart || !sound {
             w.write_restart();
         }
         w
+    }
+
+    /// Compute [`Writer::fast_end`] for the position and intent as they are.
+    fn refresh_fast_end(&mut self) {
+        let geo = self.ring.geo;
+        self.fast_end = if geo.checksum {
+            0
+        } else {
+            let lap_end = (self.pos | geo.mask) + 1;
+            self.intent.saturating_sub(8).min(lap_end)
+        };
     }
 
     /// Publish a restart marker carrying the epoch.
@@ -641,9 +662,9 @@ impl<'a> Writer<'a> {
     }
 
     /// The common case of the `write` and `stage` families, small enough to
-    /// inline into the caller's loop: a message that fits before the end of
-    /// the lap and under the intent, on a ring without checksums (and, to
-    /// publish, with nothing staged). It writes what [`Writer::finish_record`]
+    /// inline into the caller's loop: a message whose record ends by
+    /// [`Writer::fast_end`] (before the end of the lap and under the intent,
+    /// on a ring without checksums) and, to publish, with nothing staged. It writes what [`Writer::finish_record`]
     /// and then (if `PUBLISH`) [`Writer::flush`] write (see [`Writer::seal`]
     /// for where the order differs).
     /// `None`, having written nothing, leaves the message to the general path.
@@ -652,17 +673,21 @@ impl<'a> Writer<'a> {
         let geo = self.ring.geo;
         let len = msg.len() as u64;
         let rec = self.pos;
-        let size = geo.record_size(len);
-        let end = rec + size;
+        // No overflow: the length is checked first.
         if len > geo.max_message
-            || size > geo.capacity - (rec & geo.mask)
-            || end + 8 > self.intent
-            || !self.can_seal::<PUBLISH>(rec)
+            || rec + layout::record_size(len, layout::RECORD_HEADER as u64, geo.align)
+                > self.fast_end
+            || (PUBLISH && rec != self.published)
         {
             return None;
         }
-        copy::copy_in_message(self.ring.data, self.ring.payload_word(rec), msg);
-        Some(self.seal::<PUBLISH>(rec, end, len as u32, tag))
+        debug_assert!(self.can_seal::<PUBLISH>(rec));
+        let end = rec + layout::record_size(len, layout::RECORD_HEADER as u64, geo.align);
+        let word = self.ring.word_of(rec);
+        // The header is 16 bytes: no checksum.
+        let payload = word + layout::RECORD_HEADER / 8;
+        copy::copy_in_message(self.ring.data, payload, msg);
+        Some(self.seal::<PUBLISH>(word, rec, end, len as u32, tag))
     }
 
     /// Whether [`Writer::seal`] can finish the record `[rec, ..)`: it starts
@@ -684,10 +709,16 @@ impl<'a> Writer<'a> {
     /// (see [`Writer::release_clearing`]); behind a held word no reader sees
     /// either order.
     #[inline(always)]
-    fn seal<const PUBLISH: bool>(&mut self, rec: u64, end: u64, len: u32, tag: u32) -> u64 {
-        debug_assert!(self.can_seal::<PUBLISH>(rec));
+    fn seal<const PUBLISH: bool>(
+        &mut self,
+        word: usize,
+        rec: u64,
+        end: u64,
+        len: u32,
+        tag: u32,
+    ) -> u64 {
+        debug_assert!(self.can_seal::<PUBLISH>(rec) && word == self.ring.word_of(rec));
         let data = self.ring.data;
-        let word = self.ring.word_of(rec);
         let seq = self.seq;
         copy::store(data, word + 1, seq.to_le());
         let first = word0(kind::MESSAGE, len, tag).to_le();
@@ -896,6 +927,7 @@ impl<'a> Writer<'a> {
         self.intent = intent;
         self.ring.hdr.tail_intent.store(intent, Ordering::Relaxed);
         fence(Ordering::Release);
+        self.refresh_fast_end();
         Ok(())
     }
 
@@ -971,6 +1003,8 @@ impl<'a> Writer<'a> {
         self.pos = end;
         self.latest = rec;
         self.checkpoints.note(rec);
+        // Possibly into a new lap.
+        self.refresh_fast_end();
     }
 }
 
@@ -999,8 +1033,9 @@ struct Checkpoints {
     /// Slice `i % 64` holds the first record start noted in slice `i`
     /// (absolute positions, so an entry from another lap is told apart).
     first: [u64; CHECKPOINTS],
-    /// Slice of the last record noted.
-    slice_of_last: u64,
+    /// Start of the slice after the last noted record's: a record at or
+    /// past it is the first of its slice (positions only grow).
+    next_slice: u64,
     /// log2 of the slice size.
     shift: u32,
 }
@@ -1011,7 +1046,7 @@ impl Checkpoints {
     fn new(capacity: u64) -> Checkpoints {
         Checkpoints {
             first: [u64::MAX; CHECKPOINTS],
-            slice_of_last: u64::MAX,
+            next_slice: 0,
             shift: (capacity / CHECKPOINTS as u64).max(8).trailing_zeros(),
         }
     }
@@ -1019,9 +1054,9 @@ impl Checkpoints {
     /// A record starts at `rec` (called for every record, in order).
     #[inline(always)]
     fn note(&mut self, rec: u64) {
-        let slice = rec >> self.shift;
-        if slice != self.slice_of_last {
-            self.slice_of_last = slice;
+        if rec >= self.next_slice {
+            let slice = rec >> self.shift;
+            self.next_slice = (slice + 1) << self.shift;
             self.first[slice as usize % CHECKPOINTS] = rec;
         }
     }
@@ -1249,7 +1284,7 @@ impl Claim<'_, '_> {
         let (rec, end, len, tag) = (self.rec, self.end, self.len as u32, self.tag);
         let w = &mut *self.writer;
         if w.can_seal::<PUBLISH>(rec) {
-            return w.seal::<PUBLISH>(rec, end, len, tag);
+            return w.seal::<PUBLISH>(w.ring.word_of(rec), rec, end, len, tag);
         }
         if PUBLISH {
             w.commit_slow(rec, end, len, tag)
