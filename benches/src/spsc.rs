@@ -63,10 +63,14 @@ pub enum Contender {
     Bare,
     /// shmcast, a lossy reader.
     ShmcastLossy,
-    /// shmcast, a gating reader, one message committed at a time.
+    /// shmcast, a gating reader, one message written at a time
+    /// (`Writer::write_with`, waiting for room by [`Patient`]).
     ShmcastGating,
+    /// [`Contender::ShmcastGating`] through a claim (`Writer::claim_with`,
+    /// then `Claim::commit_with`).
+    ShmcastGatingClaim,
     /// shmcast, a gating reader, messages staged in batches of [`BATCH`]
-    /// and published by one `flush`.
+    /// (`Writer::stage_with`) and published by one `flush`.
     ShmcastGatingBatch,
     /// [`Contender::ShmcastGatingBatch`] with a consumer that reads in
     /// batches too (`Reader::try_read_batch`, up to [`BATCH`] messages).
@@ -95,10 +99,11 @@ pub enum Contender {
 
 impl Contender {
     /// Every contender, in the criterion bench's order.
-    pub const ALL: [Contender; 12] = [
+    pub const ALL: [Contender; 13] = [
         Contender::Bare,
         Contender::ShmcastLossy,
         Contender::ShmcastGating,
+        Contender::ShmcastGatingClaim,
         Contender::ShmcastGatingBatch,
         Contender::ShmcastGatingBatches,
         Contender::ShmcastGatingWakes,
@@ -116,6 +121,7 @@ impl Contender {
             Contender::Bare => "bare/words",
             Contender::ShmcastLossy => "shmcast/lossy",
             Contender::ShmcastGating => "shmcast/gating",
+            Contender::ShmcastGatingClaim => "shmcast/gating-claim",
             Contender::ShmcastGatingBatch => "shmcast/gating-batch-64",
             Contender::ShmcastGatingBatches => "shmcast/gating-batch-64-both",
             Contender::ShmcastGatingWakes => "shmcast/gating-wakes",
@@ -164,6 +170,9 @@ impl Contender {
             Contender::Bare => lossless(bare(iters, msg, pin)),
             Contender::ShmcastLossy => shmcast_lossy(iters, msg, pin),
             Contender::ShmcastGating => lossless(shmcast_gating(iters, msg, Gating::One, pin)),
+            Contender::ShmcastGatingClaim => {
+                lossless(shmcast_gating(iters, msg, Gating::Claim, pin))
+            }
             Contender::ShmcastGatingBatch => {
                 lossless(shmcast_gating(iters, msg, Gating::Batch, pin))
             }
@@ -310,8 +319,10 @@ fn bare(iters: u64, msg: &[u8], pin: Option<[usize; 2]>) -> Duration {
 /// How the gating runs publish and wake.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Gating {
-    /// Commit one message at a time.
+    /// Write one message at a time.
     One,
+    /// Claim and commit one message at a time.
+    Claim,
     /// Stage [`BATCH`] messages, then flush.
     Batch,
     /// As `Batch`, the consumer reading up to [`BATCH`] messages at a time.
@@ -368,18 +379,20 @@ fn shmcast_gating(iters: u64, msg: &[u8], how: Gating, pin: Option<[usize; 2]>) 
                 while left > 0 {
                     let n = left.min(BATCH);
                     for _ in 0..n {
-                        w.claim_with(msg.len(), &mut wait)
-                            .expect("claim")
-                            .stage_with(black_box(msg));
+                        w.stage_with(0, black_box(msg), &mut wait).expect("stage");
                     }
                     w.flush();
                     left -= n;
                 }
-            } else {
+            } else if how == Gating::Claim {
                 for _ in 0..iters {
                     w.claim_with(msg.len(), &mut wait)
                         .expect("claim")
                         .commit_with(black_box(msg));
+                }
+            } else {
+                for _ in 0..iters {
+                    w.write_with(0, black_box(msg), &mut wait).expect("write");
                 }
             }
             Instant::now()
