@@ -593,15 +593,23 @@ mod wide {
         }
     }
 
+    /// The blocks the loops below move between `words` and `bytes` bytes
+    /// of private memory; their conditions, checked in debug builds.
+    #[inline(always)]
+    fn blocks(words: &[AtomicU64], bytes: usize) -> usize {
+        debug_assert!(available() && aligned(words));
+        debug_assert!(bytes == words.len() * W && bytes.is_multiple_of(BLOCK));
+        bytes / BLOCK
+    }
+
     /// [`load`] by VEX-encoded 16-byte loads paired into 32-byte stores.
     ///
     /// # Safety
     /// As [`load`], and [`avx()`] returned true.
     #[target_feature(enable = "avx")]
     pub(super) unsafe fn load_avx(words: &[AtomicU64], dst: &mut [u8]) {
-        debug_assert!(avx() && aligned(words));
-        debug_assert!(dst.len() == words.len() * W && dst.len().is_multiple_of(BLOCK));
-        let blocks = dst.len() / BLOCK;
+        debug_assert!(avx());
+        let blocks = blocks(words, dst.len());
         if blocks == 0 {
             return;
         }
@@ -647,9 +655,7 @@ mod wide {
     /// As [`load`].
     #[inline]
     pub(super) unsafe fn load_sse(words: &[AtomicU64], dst: &mut [u8]) {
-        debug_assert!(available() && aligned(words));
-        debug_assert!(dst.len() == words.len() * W && dst.len().is_multiple_of(BLOCK));
-        let blocks = dst.len() / BLOCK;
+        let blocks = blocks(words, dst.len());
         if blocks == 0 {
             return;
         }
@@ -695,9 +701,7 @@ mod wide {
     /// As [`load`], with `src.len() == words.len() * 8`.
     #[inline]
     pub(super) unsafe fn store(words: &[AtomicU64], src: &[u8]) {
-        debug_assert!(available() && aligned(words));
-        debug_assert!(src.len() == words.len() * W && src.len().is_multiple_of(BLOCK));
-        let blocks = src.len() / BLOCK;
+        let blocks = blocks(words, src.len());
         if blocks == 0 {
             return;
         }
