@@ -53,6 +53,58 @@ pub fn only<T>(value: Option<&String>, find: impl Fn(&str) -> Option<T>) -> Resu
         .collect()
 }
 
+/// The flags the alternating tools share, as given on the command line;
+/// each tool reads its own defaults and its `--pin` and `--only` from them.
+#[derive(Debug, Default)]
+pub struct Flags {
+    /// `--rounds N`.
+    pub rounds: Option<usize>,
+    /// `--messages N`.
+    pub messages: Option<u64>,
+    /// `--size BYTES`, for a tool that takes it.
+    pub size: Option<usize>,
+    /// `--pin ...`, unparsed.
+    pub pin: Option<String>,
+    /// `--only ...`, unparsed.
+    pub only: Option<String>,
+}
+
+/// Read the shared flags from `args` (`--size` only where `sized`); `-h`
+/// prints `usage` and exits.
+///
+/// # Errors
+/// A message naming an unknown argument or a flag without its value.
+pub fn flags(args: &[String], sized: bool, usage: &str) -> Result<Flags, String> {
+    let mut f = Flags::default();
+    let mut it = args.iter();
+    while let Some(flag) = it.next() {
+        let mut value = || it.next().cloned().ok_or(format!("{flag} needs a value"));
+        match flag.as_str() {
+            "--rounds" => f.rounds = Some(number(flag, Some(&value()?))?),
+            "--messages" => f.messages = Some(number(flag, Some(&value()?))?),
+            "--size" if sized => f.size = Some(number(flag, Some(&value()?))?),
+            "--pin" => f.pin = Some(value()?),
+            "--only" => f.only = Some(value()?),
+            "-h" | "--help" => {
+                println!("{usage}");
+                std::process::exit(0);
+            }
+            other => return Err(format!("unknown argument {other}")),
+        }
+    }
+    Ok(f)
+}
+
+/// The order in which round `round` runs `n` contenders: as listed, and
+/// reversed every other round, so that none always runs first.
+pub fn order(round: usize, n: usize) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..n).collect();
+    if round % 2 == 1 {
+        order.reverse();
+    }
+    order
+}
+
 /// The median and the range of `v` (not empty).
 pub fn spread(mut v: Vec<f64>) -> (f64, f64, f64) {
     v.sort_by(f64::total_cmp);
@@ -79,5 +131,21 @@ mod tests {
         assert!(only(Some(&"a,c".to_string()), find).is_err());
         assert!(only(None, find).is_err());
         assert!(number::<u64>("--rounds", None).is_err());
+        let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let f = flags(
+            &args(&["--rounds", "3", "--size", "64", "--pin", "0,1"]),
+            true,
+            "",
+        )
+        .unwrap();
+        assert_eq!(
+            (f.rounds, f.size, f.pin.as_deref()),
+            (Some(3), Some(64), Some("0,1"))
+        );
+        assert!(flags(&args(&["--size", "64"]), false, "").is_err());
+        assert!(flags(&args(&["--rounds"]), true, "").is_err());
+        assert!(flags(&args(&["--bogus"]), true, "").is_err());
+        assert_eq!(order(0, 3), vec![0, 1, 2]);
+        assert_eq!(order(1, 3), vec![2, 1, 0]);
     }
 }

@@ -17,7 +17,7 @@
 //! and their range. `--pin C` runs on CPU C.
 
 use shmcast_benches::copy::{Bench, Copier};
-use shmcast_benches::tool::{number, only, pin_to, spread};
+use shmcast_benches::tool::{flags, number, only, order, pin_to, spread};
 use std::process::ExitCode;
 
 /// Settings of a run.
@@ -39,32 +39,19 @@ fn usage() -> String {
 }
 
 fn parse(args: &[String]) -> Result<Settings, String> {
+    let f = flags(args, true, &usage())?;
     let mut s = Settings {
-        rounds: 9,
-        messages: 200_000,
-        size: 4096,
-        contenders: Copier::ALL.to_vec(),
-        pin: None,
+        rounds: f.rounds.unwrap_or(9),
+        messages: f.messages.unwrap_or(200_000),
+        size: f.size.unwrap_or(4096),
+        contenders: match f.only {
+            Some(list) => only(Some(&list), |c| {
+                Copier::ALL.into_iter().find(|l| l.name() == c)
+            })?,
+            None => Copier::ALL.to_vec(),
+        },
+        pin: f.pin.map(|p| number("--pin", Some(&p))).transpose()?,
     };
-    let mut it = args.iter();
-    while let Some(flag) = it.next() {
-        match flag.as_str() {
-            "--rounds" => s.rounds = number(flag, it.next())?,
-            "--messages" => s.messages = number(flag, it.next())?,
-            "--size" => s.size = number(flag, it.next())?,
-            "--pin" => s.pin = Some(number(flag, it.next())?),
-            "--only" => {
-                s.contenders = only(it.next(), |c| {
-                    Copier::ALL.into_iter().find(|l| l.name() == c)
-                })?;
-            }
-            "-h" | "--help" => {
-                println!("{}", usage());
-                std::process::exit(0);
-            }
-            other => return Err(format!("unknown argument {other}")),
-        }
-    }
     if s.rounds == 0 || s.messages == 0 || s.size == 0 || s.contenders.is_empty() {
         return Err("bad --rounds, --messages, --size or --only".into());
     }
@@ -104,11 +91,7 @@ fn main() -> ExitCode {
     // Nanoseconds per message, per contender, per round.
     let mut costs: Vec<Vec<f64>> = vec![Vec::new(); s.contenders.len()];
     for round in 0..s.rounds {
-        let mut order: Vec<usize> = (0..s.contenders.len()).collect();
-        if round % 2 == 1 {
-            order.reverse();
-        }
-        for i in order {
+        for i in order(round, s.contenders.len()) {
             let c = s.contenders[i];
             let ns = bench.run(c, s.messages).as_nanos() as f64 / s.messages as f64;
             eprintln!("round {round} {:>13}: {ns:8.2} ns/msg", c.name());

@@ -19,7 +19,7 @@
 //! their number, and the producer has its own.
 
 use shmcast_benches::fanout::{Lossy, CONSUMERS};
-use shmcast_benches::tool::{number, only, pin, spread};
+use shmcast_benches::tool::{flags, only, order, pin, spread};
 use std::process::ExitCode;
 
 /// Settings of a run.
@@ -40,30 +40,18 @@ fn usage() -> String {
 }
 
 fn parse(args: &[String]) -> Result<Settings, String> {
-    let mut s = Settings {
-        rounds: 9,
-        messages: 2_000_000,
-        contenders: Lossy::ALL.to_vec(),
-        pin: None,
+    let f = flags(args, false, &usage())?;
+    let s = Settings {
+        rounds: f.rounds.unwrap_or(9),
+        messages: f.messages.unwrap_or(2_000_000),
+        contenders: match f.only {
+            Some(list) => only(Some(&list), |c| {
+                Lossy::ALL.into_iter().find(|l| l.name() == c)
+            })?,
+            None => Lossy::ALL.to_vec(),
+        },
+        pin: f.pin.map(|p| pin(Some(&p))).transpose()?,
     };
-    let mut it = args.iter();
-    while let Some(flag) = it.next() {
-        match flag.as_str() {
-            "--rounds" => s.rounds = number(flag, it.next())?,
-            "--messages" => s.messages = number(flag, it.next())?,
-            "--pin" => s.pin = Some(pin(it.next())?),
-            "--only" => {
-                s.contenders = only(it.next(), |c| {
-                    Lossy::ALL.into_iter().find(|l| l.name() == c)
-                })?;
-            }
-            "-h" | "--help" => {
-                println!("{}", usage());
-                std::process::exit(0);
-            }
-            other => return Err(format!("unknown argument {other}")),
-        }
-    }
     if s.rounds == 0 || s.messages == 0 || s.contenders.is_empty() {
         return Err("bad --rounds, --messages or --only".into());
     }
@@ -92,11 +80,7 @@ fn main() -> ExitCode {
     // The producer's CPU nanoseconds per message, per pair, per round.
     let mut costs: Vec<Vec<f64>> = vec![Vec::new(); pairs.len()];
     for round in 0..s.rounds {
-        let mut order: Vec<usize> = (0..pairs.len()).collect();
-        if round % 2 == 1 {
-            order.reverse();
-        }
-        for i in order {
+        for i in order(round, pairs.len()) {
             let (c, k) = pairs[i];
             let ns = c.run(s.messages, k, s.pin).as_nanos() as f64 / s.messages as f64;
             eprintln!("round {round} {:>17} x{k}: {ns:6.2} ns/msg", c.name());

@@ -795,12 +795,7 @@ fn parent_main(args: &[String]) -> Result<(), Failure> {
     let mut rtt: Vec<(Kind, Vec<Summary>)> = s.kinds.iter().map(|k| (*k, vec![])).collect();
     let mut oneway = rtt.clone();
     for round in 0..s.rounds {
-        // Alternate the order too, so no contender always runs first.
-        let mut order: Vec<usize> = (0..s.kinds.len()).collect();
-        if round % 2 == 1 {
-            order.reverse();
-        }
-        for i in order {
+        for i in shmcast_benches::tool::order(round, s.kinds.len()) {
             let kind = s.kinds[i];
             let sample = run_one(kind, &s, &tag)
                 .map_err(|e| format!("{}: round {round}: {e}", kind.label()))?;

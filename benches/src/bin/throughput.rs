@@ -25,7 +25,7 @@
 //! longer a cross-core one).
 
 use shmcast_benches::spsc::Contender;
-use shmcast_benches::tool::{number, only, pin, spread};
+use shmcast_benches::tool::{flags, only, order, pin, spread};
 use std::process::ExitCode;
 
 /// Settings of a run.
@@ -48,28 +48,17 @@ fn usage() -> String {
 }
 
 fn parse(args: &[String]) -> Result<Settings, String> {
+    let f = flags(args, true, &usage())?;
     let mut s = Settings {
-        rounds: 7,
-        messages: 2_000_000,
-        size: 32,
-        contenders: Contender::ALL.to_vec(),
-        pin: None,
+        rounds: f.rounds.unwrap_or(7),
+        messages: f.messages.unwrap_or(2_000_000),
+        size: f.size.unwrap_or(32),
+        contenders: match f.only {
+            Some(list) => only(Some(&list), Contender::parse)?,
+            None => Contender::ALL.to_vec(),
+        },
+        pin: f.pin.map(|p| pin(Some(&p))).transpose()?,
     };
-    let mut it = args.iter();
-    while let Some(flag) = it.next() {
-        match flag.as_str() {
-            "--rounds" => s.rounds = number(flag, it.next())?,
-            "--messages" => s.messages = number(flag, it.next())?,
-            "--size" => s.size = number(flag, it.next())?,
-            "--pin" => s.pin = Some(pin(it.next())?),
-            "--only" => s.contenders = only(it.next(), Contender::parse)?,
-            "-h" | "--help" => {
-                println!("{}", usage());
-                std::process::exit(0);
-            }
-            other => return Err(format!("unknown argument {other}")),
-        }
-    }
     if !(1..=65536).contains(&s.size) || s.rounds == 0 || s.messages == 0 {
         return Err("bad --size, --rounds or --messages".into());
     }
@@ -99,11 +88,7 @@ fn main() -> ExitCode {
     let mut rates: Vec<Vec<f64>> = vec![Vec::new(); s.contenders.len()];
     let mut delivered: Vec<Vec<f64>> = vec![Vec::new(); s.contenders.len()];
     for round in 0..s.rounds {
-        let mut order: Vec<usize> = (0..s.contenders.len()).collect();
-        if round % 2 == 1 {
-            order.reverse();
-        }
-        for i in order {
+        for i in order(round, s.contenders.len()) {
             let c = s.contenders[i];
             let Some(run) = c.run_counted(s.messages, &msg, s.pin) else {
                 continue;
