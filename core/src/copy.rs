@@ -455,8 +455,13 @@ mod wide {
         };
         let level = if !documented_vendor() || ecx & (1 << 28) == 0 {
             NONE
-        } else if ecx & (1 << 27) != 0 && xcr0() & 0b110 == 0b110 {
-            // OSXSAVE, and XCR0 has the SSE and AVX state bits.
+        } else if ecx & AVX_IMPLIED == AVX_IMPLIED
+            && ecx & (1 << 27) != 0
+            // SAFETY: OSXSAVE, checked just before.
+            && unsafe { xcr0() } & 0b110 == 0b110
+        {
+            // The features `load_avx` is compiled with, OSXSAVE, and XCR0
+            // has the SSE and AVX state bits.
             AVX
         } else {
             SSE
@@ -465,14 +470,22 @@ mod wide {
         level
     }
 
+    /// CPUID.01H:ECX bits of what `#[target_feature(enable = "avx")]` lets
+    /// the compiler use in [`load_avx`] besides AVX: SSE3 (0), SSSE3 (9),
+    /// SSE4.1 (19), SSE4.2 (20). Every AVX CPU has them; a virtual machine
+    /// could hide them.
+    const AVX_IMPLIED: u32 = 1 | 1 << 9 | 1 << 19 | 1 << 20;
+
     /// The extended control register XCR0 (which register states the
-    /// operating system saves). Only where CPUID.01H:ECX bit 27 (OSXSAVE)
-    /// is set, or `xgetbv` faults.
-    fn xcr0() -> u64 {
+    /// operating system saves).
+    ///
+    /// # Safety
+    /// CPUID.01H:ECX bit 27 (OSXSAVE) is set; otherwise `xgetbv` faults.
+    unsafe fn xcr0() -> u64 {
         let (lo, hi): (u32, u32);
-        // SAFETY: the caller checked OSXSAVE, so `xgetbv` is enabled; with
-        // ECX = 0 it reads XCR0 into EDX:EAX, touching no memory, stack or
-        // flags.
+        // SAFETY: the caller checked OSXSAVE, so `xgetbv` is enabled; ECX =
+        // 0 (XCR0) is always a valid index; it reads XCR0 into EDX:EAX,
+        // touching no memory, stack or flags.
         unsafe {
             core::arch::asm!(
                 "xgetbv",
@@ -617,10 +630,15 @@ mod wide {
         // the CPU has them and the operating system saves their state).
         // Every ring access is an aligned VEX.128 `vmovdqa`, which the
         // guarantee names; `vinsertf128` joins two of them in a register and
-        // `vmovdqu` stores 32 bytes to `dst`, private memory. Every register
-        // whose upper half the closing `vzeroupper` clears (ymm0-15) is
-        // declared clobbered, so it destroys nothing live; it spares the
-        // SSE code after the block a transition penalty.
+        // `vmovdqu` stores 32 bytes to `dst`, private memory, which needs no
+        // alignment (`vmovdqa` needs `words` 16-byte aligned, the caller's
+        // condition, or it faults). `blocks > 0` (checked above), so the
+        // `dec`/`jnz` loop runs `blocks` times. The closing `vzeroupper`
+        // (which spares the SSE code after the block a transition penalty)
+        // clears bits 128 and up of registers 0-15 (ymm, and zmm on AVX-512)
+        // and leaves 16-31 alone; the compiler treats xmmN, ymmN and zmmN as
+        // one register (the Reference's register aliases), so the ymm0-15
+        // outputs declare every bit it clears, and nothing live is lost.
         unsafe {
             core::arch::asm!(
                 "2:",
@@ -662,7 +680,8 @@ mod wide {
         // SAFETY: the assembly reads `64 * blocks` bytes from `words` (valid
         // for that many, 16-byte aligned: the caller's condition) and writes
         // as many to `dst` (valid for them and borrowed exclusively); the two
-        // do not overlap. Every ring access is an aligned `movdqa`, atomic
+        // do not overlap. `blocks > 0` (checked above), so the `dec`/`jnz`
+        // loop runs `blocks` times. Every ring access is an aligned `movdqa`, atomic
         // because `available()` held (module docs), and so equal to two
         // relaxed 64-bit loads. The block uses no stack (`nostack`) and no
         // string instructions (the direction flag is untouched); it changes
@@ -705,12 +724,12 @@ mod wide {
         if blocks == 0 {
             return;
         }
-        // SAFETY: as in `load`, with the roles turned: `src` is valid for
+        // SAFETY: as in `load_sse`, with the roles turned: `src` is valid for
         // reads of `64 * blocks` bytes; `words` is valid for as many, 16-byte
         // aligned, and may be written through a pointer from a shared
         // reference because atomics have interior mutability. Every ring
         // store is an aligned `movdqa`: two relaxed 64-bit stores at one
-        // instant (module docs). Same registers, flags and stack as `load`.
+        // instant (module docs). Same registers, flags and stack as `load_sse`.
         unsafe {
             core::arch::asm!(
                 "2:",
@@ -865,8 +884,13 @@ mod tests {
     fn wide_path_follows_the_cpu() {
         let cpuid_avx = std::arch::x86_64::__cpuid(1).ecx & (1 << 28) != 0;
         assert_eq!(wide::available(), cpuid_avx && wide::documented_vendor());
-        // std's detection checks the operating system's XCR0 as well.
-        let avx = std::arch::is_x86_feature_detected!("avx");
+        // std's detection checks the operating system's XCR0 as well; the
+        // AVX loop also wants what `enable = "avx"` implies.
+        let avx = std::arch::is_x86_feature_detected!("avx")
+            && std::arch::is_x86_feature_detected!("sse3")
+            && std::arch::is_x86_feature_detected!("ssse3")
+            && std::arch::is_x86_feature_detected!("sse4.1")
+            && std::arch::is_x86_feature_detected!("sse4.2");
         assert_eq!(wide::avx(), avx && wide::documented_vendor());
     }
 
