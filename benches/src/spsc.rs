@@ -134,11 +134,6 @@ impl Contender {
         }
     }
 
-    /// The contender of that name.
-    pub fn parse(name: &str) -> Option<Contender> {
-        Contender::ALL.into_iter().find(|c| c.name() == name)
-    }
-
     /// The contender its ratios are taken to: bcast 1.0.0-rc.7's run with
     /// the same consumer.
     pub fn base(self) -> Contender {

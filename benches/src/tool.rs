@@ -40,17 +40,34 @@ pub fn pin_to(cpu: usize) {
     }
 }
 
-/// The contenders named in the comma-separated list of `--only`, each found
-/// by `find`.
+/// The contenders of `all` named (by `name`) in the comma-separated `list`
+/// of `--only`, in its order; all of them where there is no list.
 ///
 /// # Errors
-/// A message if the list is missing or names no contender `find` knows.
-pub fn only<T>(value: Option<&String>, find: impl Fn(&str) -> Option<T>) -> Result<Vec<T>, String> {
-    value
-        .ok_or("--only needs a list")?
-        .split(',')
-        .map(|c| find(c).ok_or_else(|| format!("no contender {c}")))
+/// A message if the list names a contender not in `all`.
+pub fn only<T: Copy>(
+    list: Option<&str>,
+    all: &[T],
+    name: impl Fn(T) -> &'static str,
+) -> Result<Vec<T>, String> {
+    let Some(list) = list else {
+        return Ok(all.to_vec());
+    };
+    list.split(',')
+        .map(|c| {
+            all.iter()
+                .copied()
+                .find(|&t| name(t) == c)
+                .ok_or_else(|| format!("no contender {c}"))
+        })
         .collect()
+}
+
+/// A tool's usage line: `head` (its name and flags), then `--only` with
+/// the names of `all`.
+pub fn usage<T: Copy>(head: &str, all: &[T], name: impl Fn(T) -> &'static str) -> String {
+    let names: Vec<&str> = all.iter().map(|&t| name(t)).collect();
+    format!("usage: {head} [--only {}]", names.join(","))
 }
 
 /// The flags the alternating tools share, as given on the command line;
@@ -123,13 +140,14 @@ mod tests {
         assert!(pin(None).is_err());
         assert_eq!(spread(vec![3.0, 1.0, 2.0]), (2.0, 1.0, 3.0));
         assert_eq!(number::<u64>("--rounds", Some(&"7".to_string())), Ok(7));
-        let find = |c: &str| (c == "a" || c == "b").then(|| c.to_string());
+        let name = |t: &'static str| t;
+        assert_eq!(only(Some("b,a"), &["a", "b"], name), Ok(vec!["b", "a"]));
+        assert!(only(Some("a,c"), &["a", "b"], name).is_err());
+        assert_eq!(only(None, &["a", "b"], name), Ok(vec!["a", "b"]));
         assert_eq!(
-            only(Some(&"b,a".to_string()), find),
-            Ok(vec!["b".into(), "a".into()])
+            usage("t [--x]", &["a", "b"], name),
+            "usage: t [--x] [--only a,b]"
         );
-        assert!(only(Some(&"a,c".to_string()), find).is_err());
-        assert!(only(None, find).is_err());
         assert!(number::<u64>("--rounds", None).is_err());
         let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         let f = flags(

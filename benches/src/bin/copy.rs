@@ -17,7 +17,7 @@
 //! and their range. `--pin C` runs on CPU C.
 
 use shmcast_benches::copy::{Bench, Copier};
-use shmcast_benches::tool::{flags, number, only, order, pin_to, spread};
+use shmcast_benches::tool::{self, flags, number, only, order, pin_to, spread};
 use std::process::ExitCode;
 
 /// Settings of a run.
@@ -31,10 +31,10 @@ struct Settings {
 }
 
 fn usage() -> String {
-    let names: Vec<&str> = Copier::ALL.iter().map(|c| c.name()).collect();
-    format!(
-        "usage: copy [--rounds N] [--messages N] [--size BYTES] [--pin CPU] [--only {}]",
-        names.join(",")
+    tool::usage(
+        "copy [--rounds N] [--messages N] [--size BYTES] [--pin CPU]",
+        &Copier::ALL,
+        Copier::name,
     )
 }
 
@@ -44,12 +44,7 @@ fn parse(args: &[String]) -> Result<Settings, String> {
         rounds: f.rounds.unwrap_or(9),
         messages: f.messages.unwrap_or(200_000),
         size: f.size.unwrap_or(4096),
-        contenders: match f.only {
-            Some(list) => only(Some(&list), |c| {
-                Copier::ALL.into_iter().find(|l| l.name() == c)
-            })?,
-            None => Copier::ALL.to_vec(),
-        },
+        contenders: only(f.only.as_deref(), &Copier::ALL, Copier::name)?,
         pin: f.pin.map(|p| number("--pin", Some(&p))).transpose()?,
     };
     if s.rounds == 0 || s.messages == 0 || s.size == 0 || s.contenders.is_empty() {

@@ -19,7 +19,7 @@
 //! their number, and the producer has its own.
 
 use shmcast_benches::fanout::{Lossy, CONSUMERS};
-use shmcast_benches::tool::{flags, only, order, pin, spread};
+use shmcast_benches::tool::{self, flags, only, order, pin, spread};
 use std::process::ExitCode;
 
 /// Settings of a run.
@@ -32,10 +32,10 @@ struct Settings {
 }
 
 fn usage() -> String {
-    let names: Vec<&str> = Lossy::ALL.iter().map(|c| c.name()).collect();
-    format!(
-        "usage: fanout [--rounds N] [--messages N] [--pin PRODUCER_CPU,CONSUMERS_CPU] [--only {}]",
-        names.join(",")
+    tool::usage(
+        "fanout [--rounds N] [--messages N] [--pin PRODUCER_CPU,CONSUMERS_CPU]",
+        &Lossy::ALL,
+        Lossy::name,
     )
 }
 
@@ -44,12 +44,7 @@ fn parse(args: &[String]) -> Result<Settings, String> {
     let s = Settings {
         rounds: f.rounds.unwrap_or(9),
         messages: f.messages.unwrap_or(2_000_000),
-        contenders: match f.only {
-            Some(list) => only(Some(&list), |c| {
-                Lossy::ALL.into_iter().find(|l| l.name() == c)
-            })?,
-            None => Lossy::ALL.to_vec(),
-        },
+        contenders: only(f.only.as_deref(), &Lossy::ALL, Lossy::name)?,
         pin: f.pin.map(|p| pin(Some(&p))).transpose()?,
     };
     if s.rounds == 0 || s.messages == 0 || s.contenders.is_empty() {

@@ -25,7 +25,7 @@
 //! longer a cross-core one).
 
 use shmcast_benches::spsc::Contender;
-use shmcast_benches::tool::{flags, only, order, pin, spread};
+use shmcast_benches::tool::{self, flags, only, order, pin, spread};
 use std::process::ExitCode;
 
 /// Settings of a run.
@@ -39,11 +39,10 @@ struct Settings {
 }
 
 fn usage() -> String {
-    let names: Vec<&str> = Contender::ALL.iter().map(|c| c.name()).collect();
-    format!(
-        "usage: throughput [--rounds N] [--messages N] [--size BYTES (1..=65536)] \
-         [--pin PRODUCER_CPU,CONSUMER_CPU] [--only {}]",
-        names.join(",")
+    tool::usage(
+        "throughput [--rounds N] [--messages N] [--size BYTES (1..=65536)] [--pin PRODUCER_CPU,CONSUMER_CPU]",
+        &Contender::ALL,
+        Contender::name,
     )
 }
 
@@ -53,10 +52,7 @@ fn parse(args: &[String]) -> Result<Settings, String> {
         rounds: f.rounds.unwrap_or(7),
         messages: f.messages.unwrap_or(2_000_000),
         size: f.size.unwrap_or(32),
-        contenders: match f.only {
-            Some(list) => only(Some(&list), Contender::parse)?,
-            None => Contender::ALL.to_vec(),
-        },
+        contenders: only(f.only.as_deref(), &Contender::ALL, Contender::name)?,
         pin: f.pin.map(|p| pin(Some(&p))).transpose()?,
     };
     if !(1..=65536).contains(&s.size) || s.rounds == 0 || s.messages == 0 {
