@@ -385,9 +385,9 @@ pub(crate) fn fill(data: &[AtomicU64], word: usize, offset: usize, len: usize, b
 /// Where the operating system does enable AVX state, loads out of the ring
 /// (still aligned 16-byte `vmovdqa`, the VEX.128 form the guarantee names)
 /// are paired into 32-byte stores to the caller's private buffer, which no
-/// one races with: half the store operations, which bound the copy out of
-/// a line the reader does not hold (a 4 KiB read went from 0.62-0.64x to
-/// 0.70x of `memcpy`'s bandwidth on the development machine, `copy` tool).
+/// one races with: half the store operations (a 4 KiB read, the two loops
+/// alternated in one process on the development machine, went from
+/// 0.59-0.61x to 0.63-0.67x of `memcpy`'s bandwidth in a slow phase).
 #[cfg(all(
     target_arch = "x86_64",
     target_feature = "sse2",
@@ -681,9 +681,9 @@ mod wide {
         // for that many, 16-byte aligned: the caller's condition) and writes
         // as many to `dst` (valid for them and borrowed exclusively); the two
         // do not overlap. `blocks > 0` (checked above), so the `dec`/`jnz`
-        // loop runs `blocks` times. Every ring access is an aligned `movdqa`, atomic
-        // because `available()` held (module docs), and so equal to two
-        // relaxed 64-bit loads. The block uses no stack (`nostack`) and no
+        // loop runs `blocks` times. Every ring access is an aligned
+        // `movdqa`, atomic because `available()` held (module docs), and so
+        // equal to two relaxed 64-bit loads. The block uses no stack (`nostack`) and no
         // string instructions (the direction flag is untouched); it changes
         // only the registers named and the status flags (`preserves_flags` is
         // not claimed), and not MXCSR.

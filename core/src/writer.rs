@@ -664,27 +664,27 @@ impl<'a> Writer<'a> {
     /// The common case of the `write` and `stage` families, small enough to
     /// inline into the caller's loop: a message whose record ends by
     /// [`Writer::fast_end`] (before the end of the lap and under the intent,
-    /// on a ring without checksums) and, to publish, with nothing staged. It writes what [`Writer::finish_record`]
-    /// and then (if `PUBLISH`) [`Writer::flush`] write (see [`Writer::seal`]
-    /// for where the order differs).
+    /// on a ring without checksums) and, to publish, with nothing staged.
+    /// It writes what [`Writer::finish_record`] and then (if `PUBLISH`)
+    /// [`Writer::flush`] write (see [`Writer::seal`] for where the order
+    /// differs).
     /// `None`, having written nothing, leaves the message to the general path.
     #[inline(always)]
     fn put_fast<const PUBLISH: bool>(&mut self, tag: u32, msg: &[u8]) -> Option<u64> {
         let geo = self.ring.geo;
         let len = msg.len() as u64;
         let rec = self.pos;
-        // No overflow: the length is checked first.
-        if len > geo.max_message
-            || rec + layout::record_size(len, layout::RECORD_HEADER as u64, geo.align)
-                > self.fast_end
-            || (PUBLISH && rec != self.published)
-        {
+        if len > geo.max_message {
+            return None;
+        }
+        // No overflow past the length check. The header is 16 bytes: a ring
+        // with checksums has a `fast_end` of 0.
+        let end = rec + layout::record_size(len, layout::RECORD_HEADER as u64, geo.align);
+        if end > self.fast_end || (PUBLISH && rec != self.published) {
             return None;
         }
         debug_assert!(self.can_seal::<PUBLISH>(rec));
-        let end = rec + layout::record_size(len, layout::RECORD_HEADER as u64, geo.align);
         let word = self.ring.word_of(rec);
-        // The header is 16 bytes: no checksum.
         let payload = word + layout::RECORD_HEADER / 8;
         copy::copy_in_message(self.ring.data, payload, msg);
         Some(self.seal::<PUBLISH>(word, rec, end, len as u32, tag))
