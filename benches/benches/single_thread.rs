@@ -12,7 +12,7 @@
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use shmcast::{Read, Ring, RingConfig, Start};
-use shmcast_benches::copy::{Arena, CAPACITY};
+use shmcast_benches::copy::{read_in_chunks, Arena, CAPACITY};
 use shmcast_benches::{bcast_old_size, leak_aligned, HeapRegion};
 use std::hint::black_box;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -95,28 +95,6 @@ fn write(c: &mut Criterion) {
 /// bytes another process may overwrite), with no protocol around it.
 fn atomic_arena() -> Vec<AtomicU64> {
     (0..CAPACITY / 8).map(|_| AtomicU64::new(7)).collect()
-}
-
-/// Time reading `iters` messages that were written (untimed) in chunks of
-/// half a ring, so the reader is never lapped.
-fn read_in_chunks(
-    iters: u64,
-    size: usize,
-    mut fill: impl FnMut(u64),
-    mut read: impl FnMut(u64),
-) -> Duration {
-    let chunk = (CAPACITY / 2 / (size + 32)).max(1) as u64;
-    let mut total = Duration::ZERO;
-    let mut left = iters;
-    while left > 0 {
-        let n = left.min(chunk);
-        fill(n);
-        let t = Instant::now();
-        read(n);
-        total += t.elapsed();
-        left -= n;
-    }
-    total
 }
 
 fn read(c: &mut Criterion) {

@@ -165,38 +165,29 @@ impl Bench {
         t.elapsed()
     }
 
-    /// Messages a read chunk holds: half the area, so no read is lapped.
-    fn chunk(&self) -> u64 {
-        (CAPACITY / 2 / (self.size + 32)).max(1) as u64
-    }
-
     fn read_shmcast(&mut self, n: u64) -> Duration {
         // Past what the write runs wrote, unread.
         self.reader = self.ring.reader(Start::Tail).expect("reader");
-        let mut total = Duration::ZERO;
-        let mut left = n;
-        while left > 0 {
-            let k = left.min(self.chunk());
-            for _ in 0..k {
-                self.writer.write(&self.msg).expect("write");
-            }
-            let t = Instant::now();
-            for _ in 0..k {
-                let got = self.reader.try_read(black_box(&mut self.buf));
-                assert!(matches!(got, Ok(Read::Message(_))), "{got:?}");
-            }
-            total += t.elapsed();
-            left -= k;
-        }
-        total
+        read_in_chunks(
+            n,
+            self.size,
+            |k| {
+                for _ in 0..k {
+                    self.writer.write(&self.msg).expect("write");
+                }
+            },
+            |k| {
+                for _ in 0..k {
+                    let got = self.reader.try_read(black_box(&mut self.buf));
+                    assert!(matches!(got, Ok(Read::Message(_))), "{got:?}");
+                }
+            },
+        )
     }
 
     fn read_memcpy(&mut self, n: u64) -> Duration {
         let size = self.size;
-        let mut total = Duration::ZERO;
-        let mut left = n;
-        while left > 0 {
-            let k = left.min(self.chunk());
+        in_chunks(n, size, |k| {
             let from = self.arena.at;
             for _ in 0..k {
                 let at = self.arena.next(size);
@@ -209,11 +200,40 @@ impl Bench {
                 let at = self.arena.next(size);
                 black_box(&mut self.buf[..]).copy_from_slice(self.arena.at(at, size));
             }
-            total += t.elapsed();
-            left -= k;
-        }
-        total
+            t.elapsed()
+        })
     }
+}
+
+/// Run `iters` messages of `size` bytes in chunks of half the area (so
+/// that a reader is never lapped) through `chunk`, which moves the `k`
+/// messages it is given and returns the time that counts; the total.
+pub fn in_chunks(iters: u64, size: usize, mut chunk: impl FnMut(u64) -> Duration) -> Duration {
+    let most = (CAPACITY / 2 / (size + 32)).max(1) as u64;
+    let mut total = Duration::ZERO;
+    let mut left = iters;
+    while left > 0 {
+        let k = left.min(most);
+        total += chunk(k);
+        left -= k;
+    }
+    total
+}
+
+/// Time reading `iters` messages that `fill` writes (untimed) a chunk at a
+/// time before `read` reads them (see [`in_chunks`]).
+pub fn read_in_chunks(
+    iters: u64,
+    size: usize,
+    mut fill: impl FnMut(u64),
+    mut read: impl FnMut(u64),
+) -> Duration {
+    in_chunks(iters, size, |k| {
+        fill(k);
+        let t = Instant::now();
+        read(k);
+        t.elapsed()
+    })
 }
 
 impl std::fmt::Debug for Bench {
