@@ -399,6 +399,61 @@ pub fn fall_behind_tolerance_laps_early(make: &Make<'_>) {
     }
 }
 
+/// Conformance case: past the first lap, each raise of the intent stops at
+/// a record start the producer noted, so the head stands exactly a capacity
+/// below the intent (no walk over headers a lap old), the intent clears
+/// the record it was raised for by half a stride to a stride, and a reader
+/// joining at the head finds the record there whole.
+pub fn the_head_moves_onto_noted_record_starts(make: &Make<'_>) {
+    for line_aligned in [false, true] {
+        let cap = 4096u64;
+        // Slices of 64 bytes; a stride of 256 (a sixteenth), whose half
+        // always holds a noted start: records are at most 64 bytes.
+        let cfg = RingConfig::new(cap as usize)
+            .max_message(40)
+            .line_aligned(line_aligned);
+        let region = make(&cfg);
+        let ring = Ring::create(&*region, &cfg).unwrap();
+        let mut w = ring.writer().unwrap();
+        let stride = 256;
+        let mut intent = 0;
+        let mut raises = 0;
+        let mut buf = [0u8; 40];
+        for i in 0..2000u64 {
+            let len = (i * 7 % 41) as usize;
+            let msg: Vec<u8> = (0..len).map(|k| (i as u8) ^ (k as u8)).collect();
+            w.write(&msg).unwrap();
+            let st = ring.status();
+            if st.tail_intent == intent {
+                continue;
+            }
+            intent = st.tail_intent;
+            if intent <= cap + stride {
+                continue;
+            }
+            raises += 1;
+            let (tail, head) = (st.tail, st.head);
+            assert_eq!(head, intent - cap, "message {i}: the head was walked");
+            assert!(
+                (tail + 8 + stride / 2..=tail + 8 + stride).contains(&intent),
+                "message {i}: intent {intent} for a record ending at {tail}"
+            );
+            let mut r = ring.reader(Start::Oldest).unwrap();
+            match r.try_read(&mut buf).unwrap() {
+                Read::Message(m) => {
+                    let seq = m.seq;
+                    let want: Vec<u8> = (0..(seq * 7 % 41) as usize)
+                        .map(|k| (seq as u8) ^ (k as u8))
+                        .collect();
+                    assert_eq!(&buf[..m.len], &want[..], "the message at the head");
+                }
+                other => panic!("joined at the head: {other:?}"),
+            }
+        }
+        assert!(raises > 50, "only {raises} raises checked");
+    }
+}
+
 /// Conformance case.
 pub fn join_points(make: &Make<'_>) {
     let region = make(&ring_cfg());
@@ -777,7 +832,7 @@ macro_rules! conformance_tests {
         $crate::conformance_tests!(@cases (@skip $make; $skip;));
     };
     (@cases ($($head:tt)*)) => {
-        $crate::conformance_tests!($($head)* messages_arrive_in_order_with_seq_and_tag, oversize_message_is_an_error, dropped_claim_publishes_nothing, claims_fill_by_parts_and_check_bounds, staged_records_wait_for_flush, lapped_reader_gets_exact_counts_then_resumes_at_oldest, line_aligned_records_start_on_lines_and_lap_exactly, line_aligned_record_ends_stay_zero_over_laps, a_claim_aborted_inside_a_batch_leaves_it_whole, latest_policy_skips_to_the_newest, fall_behind_tolerance_laps_early, join_points, small_buffer_is_an_error_that_keeps_the_position, pending_iterates_lazily_and_detects_overwritten_handles, one_producer_at_a_time, a_new_producer_continues_or_restarts, restart_is_reported_even_when_the_marker_was_lapped, checksums_catch_every_single_bit_flip, batch_reads_see_what_single_reads_see, a_gating_batch_reader_frees_room_as_it_reads);
+        $crate::conformance_tests!($($head)* messages_arrive_in_order_with_seq_and_tag, oversize_message_is_an_error, dropped_claim_publishes_nothing, claims_fill_by_parts_and_check_bounds, staged_records_wait_for_flush, lapped_reader_gets_exact_counts_then_resumes_at_oldest, line_aligned_records_start_on_lines_and_lap_exactly, line_aligned_record_ends_stay_zero_over_laps, a_claim_aborted_inside_a_batch_leaves_it_whole, latest_policy_skips_to_the_newest, fall_behind_tolerance_laps_early, the_head_moves_onto_noted_record_starts, join_points, small_buffer_is_an_error_that_keeps_the_position, pending_iterates_lazily_and_detects_overwritten_handles, one_producer_at_a_time, a_new_producer_continues_or_restarts, restart_is_reported_even_when_the_marker_was_lapped, checksums_catch_every_single_bit_flip, batch_reads_see_what_single_reads_see, a_gating_batch_reader_frees_room_as_it_reads);
     };
     (@each $make:expr; $($name:ident),*) => {
         $(

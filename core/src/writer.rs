@@ -15,8 +15,16 @@
 //! therefore declared lapped up to one stride early.
 //!
 //! When the intent rises, the producer moves `head` (the oldest record a reader
-//! may still join at) past every record the new intent dooms, walking the
-//! record headers it wrote one lap before.
+//! may still join at) past every record the new intent dooms. It keeps the
+//! start of the first record of each 64th of the ring it wrote (`Checkpoints`)
+//! and, where one of them lies within half a stride below the stride's mark,
+//! raises the intent only to that record start plus a capacity: the head moves
+//! there without a load from the ring. Otherwise it walks the record headers it
+//! wrote one lap before, from the last noted start below the mark. A walk is a
+//! chain of dependent loads of lines a lap old: while it ran, a consumer that
+//! kept up caught up with the producer and the two sides fought over the lines
+//! being written (one producer and one gating consumer moved half as many
+//! messages a second with the walk at every raise).
 //!
 //! # Publication
 //!
@@ -902,22 +910,36 @@ impl<'a> Writer<'a> {
                 return Err(self.gate_slot);
             }
         }
-        let intent = end.saturating_add(self.stride).min(limit);
-        let doomed = intent.saturating_sub(geo.capacity);
+        let mut intent = end.saturating_add(self.stride).min(limit);
+        let mut doomed = intent.saturating_sub(geo.capacity);
+        // Honest runs move the head less than a ring: it is at least the old
+        // intent less a capacity. Anything farther (damage, another writer)
+        // jumps to the one record known good, the one claimed now.
+        let near = self.head < doomed && doomed - self.head <= geo.capacity;
+        let noted = if near {
+            self.checkpoints.before(doomed, self.head)
+        } else {
+            None
+        };
+        if let Some(at) = noted {
+            if at.saturating_add(geo.capacity) >= end.saturating_add(self.stride / 2) {
+                // Stop short at a record start noted on the way: the head
+                // moves there without loading a header (see `Checkpoints`),
+                // and the intent still clears `end` by half a stride.
+                doomed = at;
+                intent = at + geo.capacity;
+            }
+        }
         if doomed > self.published {
             // A batch larger than the ring: publish it before the head (the
             // oldest record a reader may join at) passes the published tail.
             self.flush();
         }
         if self.head < doomed {
-            // Honest runs walk less than a ring: the head is at least the old
-            // intent less a capacity. Anything farther (damage, another
-            // writer) jumps to the one record known good, the one claimed now.
-            let h = if doomed - self.head > geo.capacity {
-                rec
+            let h = if near {
+                self.walk_head(noted.unwrap_or(self.head), doomed, rec)
             } else {
-                let from = self.checkpoints.before(doomed, self.head);
-                self.walk_head(from, doomed, rec)
+                rec
             };
             self.head = h;
             // Release: a reader that joins at the head (Acquire) sees the
@@ -1023,11 +1045,12 @@ impl<'a> Writer<'a> {
 const RESUME_WAITS: u64 = if cfg!(loom) { 1 } else { 64 };
 
 /// Record starts the producer wrote, the first in each of 64 slices of the
-/// ring, over the last lap: when the intent rises, the head walk (one
-/// dependent load of a header a lap old per record) starts at the last one
-/// at or before where it must stop, so it covers at most a slice of records
-/// instead of a stride. Kept in the producer's own memory, from positions it
-/// chose: nothing here is read from the ring.
+/// ring, over the last lap: when the intent rises, it stops at the last one
+/// at or before the stride's mark if that leaves half a stride, so the head
+/// moves onto it without a walk; else the head walk (one dependent load of a
+/// header a lap old per record) starts there, so it covers at most a slice
+/// of records instead of a stride. Kept in the producer's own memory, from
+/// positions it chose: nothing here is read from the ring.
 #[derive(Debug, Clone, Copy)]
 struct Checkpoints {
     /// Slice `i % 64` holds the first record start noted in slice `i`
@@ -1061,23 +1084,23 @@ impl Checkpoints {
         }
     }
 
-    /// A noted record start in `[head, doomed]`, or `head`: the first record
+    /// A noted record start in `[head, doomed]`, if any: the first record
     /// of the highest slice, down to the head's, whose first record starts
     /// at or before `doomed`. Any noted start at or past the head is
     /// a record the producer wrote and has not overwritten.
-    fn before(&self, doomed: u64, head: u64) -> u64 {
+    fn before(&self, doomed: u64, head: u64) -> Option<u64> {
         let mut slice = doomed >> self.shift;
         for _ in 0..CHECKPOINTS {
             let at = self.first[slice as usize % CHECKPOINTS];
             if at >> self.shift == slice && (head..=doomed).contains(&at) {
-                return at;
+                return Some(at);
             }
             if slice <= head >> self.shift || slice == 0 {
                 break;
             }
             slice -= 1;
         }
-        head
+        None
     }
 }
 

@@ -80,6 +80,11 @@ struct Model {
     joins_pending: bool,
     /// Gating joins since the last scan.
     joined: bool,
+    /// The producer's record starts, the first of each of 64 slices of the
+    /// ring (as the writer keeps them, to stop the intent at one).
+    first: [u64; 64],
+    /// log2 of a slice's size.
+    shift: u32,
 }
 
 /// The model of one reader.
@@ -149,7 +154,19 @@ impl Model {
                     return Err(());
                 }
             }
-            self.intent = (reach + self.stride).min(self.gate_min.saturating_add(self.cap));
+            let mut intent = (reach + self.stride).min(self.gate_min.saturating_add(self.cap));
+            // The intent stops at the last noted record start at or before
+            // its mark (a capacity below it) if that clears the record by
+            // half a stride. In the first lap (no mark yet) it never does;
+            // a start below the head never clears the old intent.
+            if intent > self.cap {
+                if let Some(at) = self.noted_before(intent - self.cap) {
+                    if at + self.cap >= reach + self.stride / 2 {
+                        intent = at + self.cap;
+                    }
+                }
+            }
+            self.intent = intent;
             // A batch that would let the head pass the published tail is
             // published first.
             if self.intent.saturating_sub(self.cap) > self.tail {
@@ -159,7 +176,23 @@ impl Model {
         Ok((rec, end))
     }
 
+    /// The record start noted in the highest slice, from the one holding
+    /// `mark` down, whose first record starts at or before `mark`.
+    fn noted_before(&self, mark: u64) -> Option<u64> {
+        let top = mark >> self.shift;
+        (top.saturating_sub(63)..=top).rev().find_map(|slice| {
+            let at = self.first[slice as usize % 64];
+            (at >> self.shift == slice && at <= mark).then_some(at)
+        })
+    }
+
     fn commit(&mut self, rec: u64, end: u64, len: usize, tag: u32, publish: bool) {
+        // The first record of its slice, unless one is noted there already.
+        let slice = rec >> self.shift;
+        let noted = &mut self.first[slice as usize % 64];
+        if *noted == u64::MAX || *noted >> self.shift != slice {
+            *noted = rec;
+        }
         self.msgs.push(Msg {
             pos: rec,
             size: end - rec,
@@ -231,6 +264,8 @@ fuzz_target!(|input: Input| {
         gate_min: u64::MAX,
         joins_pending: true,
         joined: false,
+        first: [u64::MAX; 64],
+        shift: (cap / 64).max(8).trailing_zeros(),
     };
     let mut readers: Vec<Option<(Reader<'_>, MReader)>> = vec![None, None, None];
     let mut buf = vec![0u8; max];
