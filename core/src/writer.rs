@@ -17,9 +17,9 @@
 //! When the intent rises, the producer moves `head` (the oldest record a reader
 //! may still join at) past every record the new intent dooms. It keeps the
 //! start of the first record of each 64th of the ring it wrote (`Checkpoints`)
-//! and, where one of them lies within half a stride below the stride's mark,
-//! raises the intent only to that record start plus a capacity: the head moves
-//! there without a load from the ring. Otherwise it walks the record headers it
+//! and, where one of them lies a capacity below the raised intent or less than
+//! half the raise lower, raises the intent only to that record start plus a
+//! capacity: the head moves there without a load from the ring. Otherwise it walks the record headers it
 //! wrote one lap before, from the last noted start below the mark. A walk is a
 //! chain of dependent loads of lines a lap old: while it ran, a consumer that
 //! kept up caught up with the producer and the two sides fought over the lines
@@ -922,10 +922,13 @@ impl<'a> Writer<'a> {
             None
         };
         if let Some(at) = noted {
-            if at.saturating_add(geo.capacity) >= end.saturating_add(self.stride / 2) {
+            // `end <= intent` here (`limit` was checked above).
+            if at.saturating_add(geo.capacity) >= end + (intent - end) / 2 {
                 // Stop short at a record start noted on the way: the head
                 // moves there without loading a header (see `Checkpoints`),
-                // and the intent still clears `end` by half a stride.
+                // and the intent still clears `end` by half of what the
+                // full raise would (half a stride, unless gating consumers
+                // hold it lower).
                 doomed = at;
                 intent = at + geo.capacity;
             }
@@ -1046,8 +1049,8 @@ const RESUME_WAITS: u64 = if cfg!(loom) { 1 } else { 64 };
 
 /// Record starts the producer wrote, the first in each of 64 slices of the
 /// ring, over the last lap: when the intent rises, it stops at the last one
-/// at or before the stride's mark if that leaves half a stride, so the head
-/// moves onto it without a walk; else the head walk (one dependent load of a
+/// at or before its mark if that keeps half the raise, so the head moves
+/// onto it without a walk; else the head walk (one dependent load of a
 /// header a lap old per record) starts there, so it covers at most a slice
 /// of records instead of a stride. Kept in the producer's own memory, from
 /// positions it chose: nothing here is read from the ring.

@@ -156,12 +156,12 @@ impl Model {
             }
             let mut intent = (reach + self.stride).min(self.gate_min.saturating_add(self.cap));
             // The intent stops at the last noted record start at or before
-            // its mark (a capacity below it) if that clears the record by
-            // half a stride. In the first lap (no mark yet) it never does;
+            // its mark (a capacity below it) if that keeps half the raise
+            // past the record. In the first lap (no mark yet) it never does;
             // a start below the head never clears the old intent.
             if intent > self.cap {
                 if let Some(at) = self.noted_before(intent - self.cap) {
-                    if at + self.cap >= reach + self.stride / 2 {
+                    if at + self.cap >= reach + (intent - reach) / 2 {
                         intent = at + self.cap;
                     }
                 }
