@@ -141,10 +141,12 @@ fn shmcast_lossy(iters: u64, k: usize, pin: Option<[usize; 2]>) -> Duration {
                 let mut buf = [0u8; 32];
                 let mut backoff = Backoff::new();
                 loop {
-                    match r.try_read(&mut buf).expect("read") {
-                        Read::Empty if done.load(Ordering::Acquire) => break,
-                        Read::Empty => backoff.snooze(),
-                        _ => backoff.reset(),
+                    // Matched in place (see `spsc::shmcast_gating`).
+                    match r.try_read(&mut buf) {
+                        Ok(Read::Empty) if done.load(Ordering::Acquire) => break,
+                        Ok(Read::Empty) => backoff.snooze(),
+                        Ok(_) => backoff.reset(),
+                        Err(e) => panic!("read: {e}"),
                     }
                 }
             }
@@ -262,12 +264,12 @@ pub fn shmcast_gating(iters: u64, k: usize, pin: Option<[usize; 2]>) -> Duration
                 let mut backoff = Backoff::new();
                 let mut got = 0;
                 while got < iters {
-                    match r.try_read(&mut buf).expect("read") {
-                        Read::Message(_) => {
+                    match r.try_read(&mut buf) {
+                        Ok(Read::Message(_)) => {
                             got += 1;
                             backoff.reset();
                         }
-                        Read::Empty => backoff.snooze(),
+                        Ok(Read::Empty) => backoff.snooze(),
                         other => panic!("a gating reader got {other:?}"),
                     }
                 }
