@@ -10,21 +10,24 @@
 //! `e`: a reader of a record at `p` that then finds `tail_intent <= p + capacity`
 //! knows that none of the bytes it copied were from a later lap.
 //!
-//! The intent is raised in strides (a sixteenth of the capacity by default), so
-//! the line holding it changes rarely and readers keep it cached; a reader is
-//! therefore declared lapped up to one stride early.
+//! The intent is raised in strides (a sixteenth of the capacity by default):
+//! each raise leaves between half a stride and a stride past the record it is
+//! for (see below), so the line holding it changes rarely and readers keep it
+//! cached; a reader is therefore declared lapped up to one stride early.
 //!
 //! When the intent rises, the producer moves `head` (the oldest record a reader
 //! may still join at) past every record the new intent dooms. It keeps the
-//! start of the first record of each 64th of the ring it wrote (`Checkpoints`)
-//! and, where one of them lies a capacity below the raised intent or less than
-//! half the raise lower, raises the intent only to that record start plus a
-//! capacity: the head moves there without a load from the ring. Otherwise it walks the record headers it
-//! wrote one lap before, from the last noted start below the mark. A walk is a
-//! chain of dependent loads of lines a lap old: while it ran, a consumer that
-//! kept up caught up with the producer and the two sides fought over the lines
-//! being written (one producer and one gating consumer moved half as many
-//! messages a second with the walk at every raise).
+//! start of the first record of each 64th of the ring it wrote (`Checkpoints`).
+//! Where the last of them at or below the mark (the full raise less a
+//! capacity) lies no more than half the raise below it, the raise counted from
+//! the end of the record being claimed, the intent rises only to that start
+//! plus a capacity and the head moves onto it without a load from the ring.
+//! Otherwise the producer walks the record headers it wrote one lap before,
+//! from that start, or from the head if none lies at or past the head. A walk
+//! is a chain of dependent loads of lines a lap old: while it ran, a consumer
+//! that kept up caught up with the producer and the two sides fought over the
+//! lines being written (one producer and one gating consumer moved about two
+//! thirds as many messages a second with a walk at every raise).
 //!
 //! # Publication
 //!
@@ -132,7 +135,7 @@ pub struct Writer<'a> {
     /// Line-aligned rings: the first word of every line in `[pos, cleared)`
     /// is zero (see [`Writer::clear_to`]).
     cleared: u64,
-    /// Where the head walk starts (see [`Checkpoints`]).
+    /// Where the intent stops and the head walk starts (see [`Checkpoints`]).
     checkpoints: Checkpoints,
     /// Start of the newest committed message record.
     latest: u64,
@@ -343,8 +346,10 @@ impl<'a> Writer<'a> {
 
     /// Raise the intent in steps of `bytes` (rounded down to 8, at most the
     /// capacity less two of the largest records; by default a sixteenth of the
-    /// capacity). Larger steps touch the shared intent line less often; readers
-    /// are then declared lapped up to `bytes` early. 0 raises it on every claim.
+    /// capacity): each raise leaves between half of `bytes` and `bytes` past
+    /// the record it is for (see the module docs). Larger steps touch the
+    /// shared intent line less often; readers are then declared lapped up to
+    /// `bytes` early. 0 raises it on every claim.
     pub fn set_intent_stride(&mut self, bytes: usize) {
         self.stride = (bytes as u64).min(self.ring.geo.max_stride()) & !7;
     }
@@ -886,7 +891,8 @@ impl<'a> Writer<'a> {
         Ok((rec, end))
     }
 
-    /// Raise the intent past `end` (by a stride), first moving `head` past the
+    /// Raise the intent past `end` (by half a stride to a stride, less where
+    /// gating consumers hold it lower), first moving `head` past the
     /// records that the new intent may overwrite. `end` is where the bytes
     /// about to be written end: the record and the word after it.
     ///
@@ -1048,12 +1054,15 @@ impl<'a> Writer<'a> {
 const RESUME_WAITS: u64 = if cfg!(loom) { 1 } else { 64 };
 
 /// Record starts the producer wrote, the first in each of 64 slices of the
-/// ring, over the last lap: when the intent rises, it stops at the last one
-/// at or before its mark if that keeps half the raise, so the head moves
-/// onto it without a walk; else the head walk (one dependent load of a
-/// header a lap old per record) starts there, so it covers at most a slice
-/// of records instead of a stride. Kept in the producer's own memory, from
-/// positions it chose: nothing here is read from the ring.
+/// ring, over the last lap (or more, for rings under 4 KiB): when the intent
+/// rises, the mark is where a full raise would doom records (that intent
+/// less a capacity). The intent stops at the last noted start at or below
+/// the mark, and at or past the head, if that keeps half the raise; the head
+/// moves onto it without a walk. Else the head walk (one dependent load of a
+/// header a lap old per record) starts there, or at the head if none is
+/// noted, so it covers at most a slice of records instead of a stride. Kept
+/// in the producer's own memory, from positions it chose: nothing here is
+/// read from the ring.
 #[derive(Debug, Clone, Copy)]
 struct Checkpoints {
     /// Slice `i % 64` holds the first record start noted in slice `i`

@@ -157,8 +157,11 @@ impl Model {
             let mut intent = (reach + self.stride).min(self.gate_min.saturating_add(self.cap));
             // The intent stops at the last noted record start at or before
             // its mark (a capacity below it) if that keeps half the raise
-            // past the record. In the first lap (no mark yet) it never does;
-            // a start below the head never clears the old intent.
+            // past the record. In the first lap (no mark yet) it never does.
+            // The writer looks only at starts at or past its head; the model
+            // need not know the head: no record starts in
+            // [intent - cap, head), so a start below the head lies below the
+            // old intent less a capacity and never clears the record.
             if intent > self.cap {
                 if let Some(at) = self.noted_before(intent - self.cap) {
                     if at + self.cap >= reach + (intent - reach) / 2 {
@@ -312,6 +315,17 @@ fuzz_target!(|input: Input| {
                     Op::Stage { .. } => model.commit(rec, end, len, 0, false),
                     _ => {}
                 }
+                // The intent as the model predicts it, and the head at the
+                // first record at or past the doomed edge (none between).
+                let st = ring.status();
+                assert_eq!(st.tail_intent, model.intent, "intent after a claim of {len}");
+                let doomed = model.intent.saturating_sub(model.cap);
+                assert!(st.head >= doomed, "head {} below {doomed}", st.head);
+                assert!(
+                    !model.msgs.iter().any(|m| (doomed..st.head).contains(&m.pos)),
+                    "a record between the doomed edge {doomed} and the head {}",
+                    st.head
+                );
             }
             Op::Flush => {
                 w.flush();
