@@ -419,10 +419,10 @@ pub fn the_head_moves_onto_noted_record_starts(make: &Make<'_>) {
         let mut intent = 0;
         let mut raises = 0;
         let mut buf = [0u8; 40];
+        // Message `i`: 0 to 40 bytes, each telling its index and `i`.
+        let message = |i: u64| -> Vec<u8> { (0..i * 7 % 41).map(|k| (i ^ k) as u8).collect() };
         for i in 0..2000u64 {
-            let len = (i * 7 % 41) as usize;
-            let msg: Vec<u8> = (0..len).map(|k| (i as u8) ^ (k as u8)).collect();
-            w.write(&msg).unwrap();
+            w.write(&message(i)).unwrap();
             let st = ring.status();
             if st.tail_intent == intent {
                 continue;
@@ -441,11 +441,11 @@ pub fn the_head_moves_onto_noted_record_starts(make: &Make<'_>) {
             let mut r = ring.reader(Start::Oldest).unwrap();
             match r.try_read(&mut buf).unwrap() {
                 Read::Message(m) => {
-                    let seq = m.seq;
-                    let want: Vec<u8> = (0..(seq * 7 % 41) as usize)
-                        .map(|k| (seq as u8) ^ (k as u8))
-                        .collect();
-                    assert_eq!(&buf[..m.len], &want[..], "the message at the head");
+                    assert_eq!(
+                        &buf[..m.len],
+                        &message(m.seq)[..],
+                        "the message at the head"
+                    );
                 }
                 other => panic!("joined at the head: {other:?}"),
             }

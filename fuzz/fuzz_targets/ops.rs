@@ -190,10 +190,11 @@ impl Model {
     }
 
     fn commit(&mut self, rec: u64, end: u64, len: usize, tag: u32, publish: bool) {
-        // The first record of its slice, unless one is noted there already.
+        // The first record of its slice, unless one is noted there already
+        // (an empty entry, u64::MAX, is of no slice).
         let slice = rec >> self.shift;
         let noted = &mut self.first[slice as usize % 64];
-        if *noted == u64::MAX || *noted >> self.shift != slice {
+        if *noted >> self.shift != slice {
             *noted = rec;
         }
         self.msgs.push(Msg {
