@@ -6,7 +6,7 @@
 ///
 /// # Errors
 /// A message naming `flag` if the value is missing or not a number.
-pub fn number<T: std::str::FromStr>(flag: &str, value: Option<&String>) -> Result<T, String> {
+pub fn number<T: std::str::FromStr>(flag: &str, value: Option<&str>) -> Result<T, String> {
     value
         .and_then(|v| v.parse().ok())
         .ok_or_else(|| format!("{flag} needs a number"))
@@ -16,7 +16,7 @@ pub fn number<T: std::str::FromStr>(flag: &str, value: Option<&String>) -> Resul
 ///
 /// # Errors
 /// A message if `value` is missing or not two CPU numbers.
-pub fn pin(value: Option<&String>) -> Result<[usize; 2], String> {
+pub fn pin(value: Option<&str>) -> Result<[usize; 2], String> {
     let bad = || "--pin needs two CPU numbers, producer,consumer".to_string();
     let cpus: Vec<usize> = value
         .ok_or_else(bad)?
@@ -97,9 +97,9 @@ pub fn flags(args: &[String], sized: bool, usage: &str) -> Result<Flags, String>
     while let Some(flag) = it.next() {
         let mut value = || it.next().cloned().ok_or(format!("{flag} needs a value"));
         match flag.as_str() {
-            "--rounds" => f.rounds = Some(number(flag, Some(&value()?))?),
-            "--messages" => f.messages = Some(number(flag, Some(&value()?))?),
-            "--size" if sized => f.size = Some(number(flag, Some(&value()?))?),
+            "--rounds" => f.rounds = Some(number(flag, Some(value()?.as_str()))?),
+            "--messages" => f.messages = Some(number(flag, Some(value()?.as_str()))?),
+            "--size" if sized => f.size = Some(number(flag, Some(value()?.as_str()))?),
             "--pin" => f.pin = Some(value()?),
             "--only" => f.only = Some(value()?),
             "-h" | "--help" => {
@@ -134,12 +134,12 @@ mod tests {
 
     #[test]
     fn pins_and_spreads() {
-        assert_eq!(pin(Some(&"0,1".to_string())), Ok([0, 1]));
-        assert!(pin(Some(&"0".to_string())).is_err());
-        assert!(pin(Some(&"0,x".to_string())).is_err());
+        assert_eq!(pin(Some("0,1")), Ok([0, 1]));
+        assert!(pin(Some("0")).is_err());
+        assert!(pin(Some("0,x")).is_err());
         assert!(pin(None).is_err());
         assert_eq!(spread(vec![3.0, 1.0, 2.0]), (2.0, 1.0, 3.0));
-        assert_eq!(number::<u64>("--rounds", Some(&"7".to_string())), Ok(7));
+        assert_eq!(number::<u64>("--rounds", Some("7")), Ok(7));
         let name = |t: &'static str| t;
         assert_eq!(only(Some("b,a"), &["a", "b"], name), Ok(vec!["b", "a"]));
         assert!(only(Some("a,c"), &["a", "b"], name).is_err());

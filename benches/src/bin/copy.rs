@@ -45,7 +45,11 @@ fn parse(args: &[String]) -> Result<Settings, String> {
         messages: f.messages.unwrap_or(200_000),
         size: f.size.unwrap_or(4096),
         contenders: only(f.only.as_deref(), &Copier::ALL, Copier::name)?,
-        pin: f.pin.map(|p| number("--pin", Some(&p))).transpose()?,
+        pin: f
+            .pin
+            .as_deref()
+            .map(|p| number("--pin", Some(p)))
+            .transpose()?,
     };
     if s.rounds == 0 || s.messages == 0 || s.size == 0 || s.contenders.is_empty() {
         return Err("bad --rounds, --messages, --size or --only".into());

@@ -45,7 +45,7 @@ fn parse(args: &[String]) -> Result<Settings, String> {
         rounds: f.rounds.unwrap_or(9),
         messages: f.messages.unwrap_or(2_000_000),
         contenders: only(f.only.as_deref(), &Lossy::ALL, Lossy::name)?,
-        pin: f.pin.map(|p| pin(Some(&p))).transpose()?,
+        pin: f.pin.as_deref().map(|p| pin(Some(p))).transpose()?,
     };
     if s.rounds == 0 || s.messages == 0 || s.contenders.is_empty() {
         return Err("bad --rounds, --messages or --only".into());

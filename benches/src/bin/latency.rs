@@ -146,9 +146,7 @@ fn main() -> ExitCode {
 }
 
 fn number<T: std::str::FromStr>(flag: &str, value: Option<&String>) -> Result<T, Failure> {
-    value
-        .and_then(|v| v.parse().ok())
-        .ok_or_else(|| Failure::Usage(format!("{flag} needs a number")))
+    shmcast_benches::tool::number(flag, value.map(String::as_str)).map_err(Failure::Usage)
 }
 
 fn parse(args: &[String]) -> Result<Settings, Failure> {

@@ -53,7 +53,7 @@ fn parse(args: &[String]) -> Result<Settings, String> {
         messages: f.messages.unwrap_or(2_000_000),
         size: f.size.unwrap_or(32),
         contenders: only(f.only.as_deref(), &Contender::ALL, Contender::name)?,
-        pin: f.pin.map(|p| pin(Some(&p))).transpose()?,
+        pin: f.pin.as_deref().map(|p| pin(Some(p))).transpose()?,
     };
     if !(1..=65536).contains(&s.size) || s.rounds == 0 || s.messages == 0 {
         return Err("bad --size, --rounds or --messages".into());
