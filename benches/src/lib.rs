@@ -6,13 +6,15 @@
 //! throughput tool `src/bin/throughput.rs` (its runs in [`spsc`], its
 //! reference ring in [`bare`]), the alternating fan-out tool
 //! `src/bin/fanout.rs` (its runs in [`fanout`]), the alternating copy tool
-//! `src/bin/copy.rs` (its runs in [`copy`]).
+//! `src/bin/copy.rs` (its runs in [`copy`]), the turn-by-turn fill and drain
+//! tool `src/bin/handoff.rs` (its runs in [`handoff`]).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
 pub mod bare;
 pub mod copy;
 pub mod fanout;
+pub mod handoff;
 pub mod spsc;
 pub mod tool;
 
