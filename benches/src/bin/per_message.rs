@@ -11,7 +11,8 @@
 //!
 //! then divide the `I refs` line by the number of messages it prints (about
 //! 1000000, or the fourth argument). Operations: `write`, `read`, and for
-//! shmcast alone `claim`, `stage` (batches of 64) and `read-batch` (batches
+//! shmcast alone `claim`, `stage` (batches of 64), `read-gating` (`read` by
+//! a gating reader, which keeps a consumer slot) and `read-batch` (batches
 //! of up to 64, their payloads looked at); contenders:
 //! `shmcast`, `bcast-rc` (1.0.0-rc.7); the size in bytes. Only [`measured`]
 //! is counted: for `read` the messages are written (up to 256 at a time, into
@@ -42,7 +43,8 @@ fn measured<F: FnMut()>(n: u64, mut f: F) {
 
 /// Run `n` operations (a read run: the whole batches in `n`); how many.
 fn shmcast(op: &str, msg: &[u8], n: u64) -> u64 {
-    let cfg = RingConfig::new(CAPACITY);
+    // A slot for the gating reader of `read-gating`.
+    let cfg = RingConfig::new(CAPACITY).slots(1);
     let region = HeapRegion::new(cfg.region_size());
     let ring = Ring::create(&region, &cfg).expect("create");
     let mut w = ring.writer().expect("writer");
@@ -72,7 +74,11 @@ fn shmcast(op: &str, msg: &[u8], n: u64) -> u64 {
         });
         return n;
     }
-    let mut r = ring.reader(Start::Tail).expect("reader");
+    let mut r = if op == "read-gating" {
+        ring.gating_reader().expect("gating reader")
+    } else {
+        ring.reader(Start::Tail).expect("reader")
+    };
     let batch = batch(msg.len());
     if op == "read-batch" {
         // Batches of up to 64 messages (the turn's writes end them too),
@@ -138,7 +144,7 @@ fn bcast_rc(op: &str, msg: &[u8], n: u64) -> u64 {
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let usage = "usage: per_message write|read shmcast|bcast-rc SIZE [MESSAGES]\n       \
-                 per_message claim|stage|read-batch shmcast SIZE [MESSAGES]";
+                 per_message claim|stage|read-gating|read-batch shmcast SIZE [MESSAGES]";
     let (Some(op), Some(who), Some(size)) = (args.first(), args.get(1), args.get(2)) else {
         eprintln!("{usage}");
         return ExitCode::from(2);
@@ -160,7 +166,9 @@ fn main() -> ExitCode {
     };
     let msg = vec![7u8; size];
     let done = match (op.as_str(), who.as_str()) {
-        ("write" | "read" | "claim" | "stage" | "read-batch", "shmcast") => shmcast(op, &msg, n),
+        ("write" | "read" | "read-gating" | "claim" | "stage" | "read-batch", "shmcast") => {
+            shmcast(op, &msg, n)
+        }
         ("write" | "read", "bcast-rc") => bcast_rc(op, &msg, n),
         _ => {
             eprintln!("{usage}");
