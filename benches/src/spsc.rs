@@ -18,7 +18,8 @@
 //!   drained batch and every 64 messages), the producer sends only while the
 //!   messages in flight fit the ring. shmcast's gating reader shows its
 //!   position in steps instead (every sixteenth of the ring, whenever it finds
-//!   the ring empty, and at its next read once the producer waits; see
+//!   the ring empty, and within a kibibyte of reading once the producer
+//!   waits; see
 //!   `Reader::release`).
 //! - The `-batch-64` runs stage [`BATCH`] messages and publish them with one
 //!   flush; in `-batch-64-both` the consumer reads in batches as well

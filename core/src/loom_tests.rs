@@ -328,7 +328,8 @@ fn loom_gating_consumer_beside_a_lossy_one() {
 }
 
 /// A gating consumer that shows its position only every second record, when
-/// it finds the ring empty, or at its next read once the producer waits (see
+/// it finds the ring empty, or at its next read once the producer waits (a
+/// 64-byte ring looks at its slot at every read; see
 /// [`crate::Reader::release`]) loses nothing and stalls nobody while the
 /// producer laps a 64-byte ring past it: every execution ends, with every
 /// message read intact.

@@ -142,7 +142,19 @@ pub struct Reader<'a> {
     waits_seen: u64,
     /// Bytes read between two releases that nothing else calls for.
     release_every: u64,
+    /// The position at which the next read looks at the slot (see
+    /// [`Reader::look`]).
+    next_look: u64,
+    /// Reads take the general path: the ring has checksums, a restart waits
+    /// to be reported, or a look found the slot lost.
+    slow: bool,
 }
+
+/// Bytes a reader with a slot reads at most between two looks at it:
+/// whether the producer evicted it, whether the producer began to wait for
+/// it. Less on rings under 64 KiB (a 64th of the ring: every read on the
+/// smallest), and less when a step of [`Reader::release`] falls due sooner.
+const LOOK: u64 = 1024;
 
 impl Clone for Reader<'_> {
     fn clone(&self) -> Self {
@@ -218,6 +230,8 @@ impl<'a> Ring<'a> {
             shown: 0,
             waits_seen: 0,
             release_every: 0,
+            next_look: 0,
+            slow: self.geo.checksum,
         };
         let h = self.hdr;
         for _ in 0..ATTEMPTS {
@@ -451,12 +465,19 @@ impl<'a> Reader<'a> {
     /// [`Read::Lapped`] with exact loss counts (the reader has already
     /// resynchronised), or [`Read::Restarted`].
     ///
+    /// A reader with a consumer slot that the producer evicted is told by
+    /// [`ReadError::Evicted`] at once when a read finds the ring empty or
+    /// anything but the next message (a lap, padding); while messages
+    /// follow one another, it reads on (its reads checked against the
+    /// producer's intent, as any lossy reader's are) until its next look
+    /// at the slot, which it takes every kibibyte it reads (see
+    /// [`Reader::release`]), and is told at the read after it.
+    ///
     /// # Errors
     /// A [`ReadError`]; the position is unchanged, so the call can be repeated
     /// (for example with a larger buffer after [`ReadError::BufferTooSmall`]).
     #[inline(always)]
     pub fn try_read(&mut self, buf: &mut [u8]) -> Result<Read, ReadError> {
-        self.check_evicted()?;
         match self.read_fast(buf) {
             Some(read) => Ok(read),
             None => self.read_slow(buf),
@@ -473,7 +494,7 @@ impl<'a> Reader<'a> {
     /// to (the reader unchanged; `buf` may have been written).
     #[inline(always)]
     fn read_fast(&mut self, buf: &mut [u8]) -> Option<Read> {
-        if self.pending_restart.is_some() || self.ring.geo.checksum {
+        if self.slow {
             return None;
         }
         // What `Ring::peek` and `Reader::next` do, in their order (keep them
@@ -491,6 +512,11 @@ impl<'a> Reader<'a> {
             // `0..=capacity` exactly when `pos <= intent <= pos + capacity`.
             let intent = self.ring.intent_after_read();
             if intent.wrapping_sub(pos) > geo.capacity {
+                return None;
+            }
+            // A reader with a slot polling an empty ring is told of an
+            // eviction at once (by the general path).
+            if self.slot.is_some_and(|lease| !self.owns(lease)) {
                 return None;
             }
             self.release();
@@ -521,6 +547,8 @@ impl<'a> Reader<'a> {
     /// [`Reader::try_read`] for everything else.
     #[inline(never)]
     fn read_slow(&mut self, buf: &mut [u8]) -> Result<Read, ReadError> {
+        self.check_evicted()?;
+        self.refresh_slow();
         let origin = self.cursor;
         let (pos, rec) = match self.next()? {
             Next::Done(Read::Empty) => {
@@ -593,18 +621,53 @@ impl<'a> Reader<'a> {
         self.stats.messages = self.stats.messages.wrapping_add(messages);
         if let Some(lease) = self.slot {
             self.releasable = publish;
-            if publish.wrapping_sub(self.shown) >= self.release_every {
-                self.store_position(lease);
-            } else {
-                let waits = self.ring.slots[lease.index]
-                    .producer_waits
-                    .load(Ordering::Relaxed);
-                if waits != self.waits_seen {
-                    self.waits_seen = waits;
-                    self.store_position(lease);
-                }
+            if publish >= self.next_look {
+                self.look(lease);
             }
         }
+    }
+
+    /// Look at the slot, as a reader with one does every [`LOOK`] bytes:
+    /// show the position if a step is due or the producer began to wait
+    /// since the last look; if the producer evicted this reader (or the
+    /// slot is no longer its own), send the next read down the general
+    /// path, which reports [`ReadError::Evicted`].
+    #[inline(never)]
+    fn look(&mut self, lease: SlotLease) {
+        let waits = self.ring.slots[lease.index]
+            .producer_waits
+            .load(Ordering::Relaxed);
+        if waits != self.waits_seen
+            || self.releasable.wrapping_sub(self.shown) >= self.release_every
+        {
+            self.waits_seen = waits;
+            self.store_position(lease);
+        } else if !self.owns(lease) {
+            self.slow = true;
+        }
+        self.plan_look();
+    }
+
+    /// Where the next look is due: after [`LOOK`] bytes (a 64th of a smaller
+    /// ring), or where a step of [`Reader::release`] falls due if sooner.
+    fn plan_look(&mut self) {
+        let every = LOOK.min(self.ring.geo.capacity / 64);
+        self.next_look = self
+            .shown
+            .saturating_add(self.release_every)
+            .min(self.releasable.saturating_add(every));
+    }
+
+    /// Whether the slot of `lease` is still this reader's and not evicted.
+    fn owns(&self, lease: SlotLease) -> bool {
+        let word = self.ring.slots[lease.index].state.load(Ordering::Relaxed);
+        word >> 8 == lease.gen && word & 0xff != crate::layout::slot_state::EVICTED
+    }
+
+    /// Whether reads must take the general path (see `slow`), after the
+    /// state it depends on changed.
+    fn refresh_slow(&mut self) {
+        self.slow = self.pending_restart.is_some() || self.ring.geo.checksum;
     }
 
     /// Show the position in the slot now, if it has moved since it was last
@@ -615,12 +678,13 @@ impl<'a> Reader<'a> {
     /// every message: when it has read [`Reader::set_release_every`] bytes
     /// since the last step (a sixteenth of the ring unless set), when a read
     /// finds the ring empty or a [`Reader::pending`] iteration ends (the
-    /// record yielded last stays held, as ever), when it is dropped, at its
-    /// next read after the producer begins a round of waiting for it (the
+    /// record yielded last stays held, as ever), when it is dropped, within
+    /// a kibibyte of reading (a 64th of a ring under 64 KiB: at once on the
+    /// smallest) after the producer begins a round of waiting for it (the
     /// first wait of a claim it holds up, then every 64 waits), and when
     /// this is called. So a gating consumer holds back at most a step of
-    /// room it has read, and none for longer than its next read once the
-    /// producer waits; the producer, which reads the slot only when the room
+    /// room it has read, and once the producer waits, no more than that
+    /// kibibyte; the producer, which reads the slot only when the room
     /// it knows of runs out, finds more room each time it looks, and the
     /// consumer stores to the line the producer polls once a step. A monitor
     /// (`Ring::consumer`) sees the position and count as of the last step.
@@ -640,6 +704,7 @@ impl<'a> Reader<'a> {
     pub fn set_release_every(&mut self, bytes: u64) {
         self.release_every = bytes;
         self.release();
+        self.plan_look();
     }
 
     /// The position the slot shows (see [`Reader::release`]): the reader's
@@ -655,6 +720,11 @@ impl<'a> Reader<'a> {
     /// Store the releasable position (and the message count) in the slot.
     #[inline(never)]
     fn store_position(&mut self, lease: SlotLease) {
+        if !self.owns(lease) {
+            // Evicted: the next read reports it.
+            self.slow = true;
+            return;
+        }
         let s = &self.ring.slots[lease.index];
         s.read_messages
             .store(self.stats.messages, Ordering::Relaxed);
@@ -663,6 +733,7 @@ impl<'a> Reader<'a> {
         // shown never go back (the producer caches the smallest).
         s.position.store(self.releasable, Ordering::Release);
         self.shown = self.releasable;
+        self.plan_look();
     }
 
     /// Take a consumer slot (set up by the ring), whose position shows the
@@ -674,6 +745,7 @@ impl<'a> Reader<'a> {
         self.shown = self.cursor;
         self.waits_seen = s.producer_waits.load(Ordering::Relaxed);
         self.release_every = self.ring.geo.capacity / 16;
+        self.plan_look();
     }
 
     /// The consumer slot this reader holds, if any.
@@ -710,6 +782,7 @@ impl<'a> Reader<'a> {
             return Ok(());
         }
         self.slot = None;
+        self.refresh_slow();
         if word >> 8 == lease.gen {
             self.ring.release_slot(lease);
         }
@@ -741,6 +814,7 @@ impl<'a> Reader<'a> {
         // A lap lands on a record; padding and one restart marker take two more turns.
         for _ in 0..4 {
             if let Some(epoch) = self.pending_restart.take() {
+                self.refresh_slow();
                 return Ok(Next::Done(Read::Restarted {
                     epoch,
                     seq: self.seq,
@@ -843,6 +917,7 @@ impl<'a> Reader<'a> {
                 // The restart marker was among the lost records.
                 self.restart_epoch = restart_epoch;
                 self.pending_restart = Some(restart_epoch);
+                self.slow = true;
             }
             // Saturating: damaged sequence numbers can claim any loss.
             self.stats.laps = self.stats.laps.saturating_add(1);

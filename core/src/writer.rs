@@ -526,7 +526,7 @@ impl<'a> Writer<'a> {
         let s = &self.ring.slots[slot];
         let position = s.position.load(Ordering::Relaxed);
         // A round of waiting: the consumer, seeing the count move, shows its
-        // position at its next read (see `Reader::release`).
+        // position within a kibibyte of reading (see `Reader::release`).
         if (waits - 1).is_multiple_of(RESUME_WAITS) {
             let n = s.producer_waits.load(Ordering::Relaxed);
             s.producer_waits.store(n.wrapping_add(1), Ordering::Relaxed);
@@ -1049,7 +1049,8 @@ impl<'a> Writer<'a> {
 /// sleeps at once sleeps through these waits too. Also the length of a
 /// round of waiting: the slot's `producer_waits` counts one at the first
 /// wait and one more every this many waits after, and each count makes the
-/// consumer show its position at its next read. One under loom, where every
+/// consumer show its position within a kibibyte of reading (at its next
+/// read on a ring under 4 KiB). One under loom, where every
 /// wait is an interleaving to explore.
 const RESUME_WAITS: u64 = if cfg!(loom) { 1 } else { 64 };
 

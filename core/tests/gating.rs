@@ -422,7 +422,8 @@ fn a_gating_consumer_shows_its_position_in_steps_and_when_it_waits() {
 /// A producer waiting for room gets it from a consumer that shows its
 /// position only in large steps: the consumer shows it at its next read
 /// after each round of the producer's waiting (the first wait, then every
-/// 64), so a slow consumer is never held to its step.
+/// 64; on this 1 KiB ring a reader looks at its slot at every read), so a
+/// slow consumer is never held to its step.
 #[test]
 fn a_waiting_producer_gets_the_room_a_stepping_consumer_made() {
     struct ReadsAt<'r, 'a> {
@@ -510,4 +511,140 @@ fn fill_behind(w: &mut shmcast::Writer<'_>, g: &Reader<'_>) {
         w.try_claim(40).unwrap().commit_with(&[i; 40]);
     }
     assert!(g.is_gating(), "acknowledged by the producer's rescan");
+}
+
+/// Data bytes of the rings where a reader looks at its slot every kibibyte
+/// it reads rather than at every read (64 KiB and up).
+const BIG: usize = 64 << 10;
+
+/// Fill a fresh `BIG`-byte ring behind the gating reader `g` with 40-byte
+/// messages (56-byte records) until the next claim would wait; how many.
+fn fill_big(w: &mut shmcast::Writer<'_>, g: &Reader<'_>) -> u64 {
+    let mut msg = [0u8; 40];
+    let mut n = 0;
+    loop {
+        fill(n, &mut msg);
+        match w.try_claim(40) {
+            Ok(c) => {
+                c.commit_with(&msg);
+                n += 1;
+            }
+            Err(WriteError::Full { slot: 0 }) => break,
+            Err(e) => panic!("{e}"),
+        }
+    }
+    assert!(g.is_gating(), "acknowledged by the producer's rescan");
+    assert!(n * 56 > BIG as u64 * 9 / 10, "a ring's worth: {n}");
+    n
+}
+
+/// A reader with a slot looks at it every kibibyte it reads, not at every
+/// read: once evicted, it reads on (what it reads is intact, checked
+/// against the producer's intent as a lossy reader's reads are) and is
+/// told of the eviction within that kibibyte; then it reads on as a lossy
+/// reader without a slot.
+#[test]
+fn an_evicted_reader_is_told_within_a_kibibyte() {
+    let region = boxed::<{ ring_size(BIG, 1) }>();
+    let ring = Ring::create(&*region, &RingConfig::new(BIG).slots(1)).unwrap();
+    let mut w = ring.writer().unwrap();
+    let mut g = ring.gating_reader().unwrap();
+    g.set_release_every(u64::MAX);
+    let n = fill_big(&mut w, &g);
+    // Half the ring read, none of it shown.
+    let mut buf = [0u8; 40];
+    for seq in 0..n / 2 {
+        assert_eq!(g.try_read(&mut buf).unwrap().message().unwrap().seq, seq);
+    }
+    // The producer evicts it at its first wait, and writes over the half
+    // it has read.
+    let mut evict = BoundedSpin {
+        budget: 0,
+        then: WaitAction::Evict,
+    };
+    let mut msg = [0u8; 40];
+    fill(n, &mut msg);
+    w.claim_with(40, &mut evict).unwrap().commit_with(&msg);
+    assert_eq!(ring.consumer(0).unwrap().state, SlotState::Evicted);
+    let mut seq = n / 2;
+    loop {
+        match g.try_read(&mut buf) {
+            Ok(Read::Message(m)) => {
+                assert_eq!(m.seq, seq);
+                assert!(check(seq, &buf[..m.len]), "message {seq} intact");
+                seq += 1;
+            }
+            Err(ReadError::Evicted) => break,
+            other => panic!("message {seq}: {other:?}"),
+        }
+        let read = (seq - n / 2) * 56;
+        assert!(read <= 1024 + 56, "{read} bytes read after the eviction");
+    }
+    assert!(seq > n / 2, "the eviction is seen at a look, after a read");
+    assert_eq!(g.slot(), None);
+    assert_eq!(ring.consumer(0).unwrap().state, SlotState::Free);
+    let m = g.try_read(&mut buf).unwrap().message().unwrap();
+    assert_eq!(m.seq, seq, "it reads on where it was");
+    assert!(check(seq, &buf[..m.len]));
+}
+
+/// A producer that begins to wait is seen by a gating reader within a
+/// kibibyte of reading, even one that shows its position only when asked.
+#[test]
+fn a_waiting_producer_is_seen_within_a_kibibyte() {
+    let region = boxed::<{ ring_size(BIG, 1) }>();
+    let ring = Ring::create(&*region, &RingConfig::new(BIG).slots(1)).unwrap();
+    let mut w = ring.writer().unwrap();
+    let mut g = ring.gating_reader().unwrap();
+    g.set_release_every(u64::MAX);
+    fill_big(&mut w, &g);
+    let shown = || ring.consumer(0).unwrap().position;
+    let mut buf = [0u8; 40];
+    for _ in 0..100 {
+        g.try_read(&mut buf).unwrap().message().unwrap();
+    }
+    let start = shown();
+    assert!(start < g.position(), "read, not shown");
+    // One wait, then the producer gives up: a round of waiting began.
+    let mut give_up = BoundedSpin {
+        budget: 0,
+        then: WaitAction::GiveUp,
+    };
+    assert!(matches!(
+        w.claim_with(40, &mut give_up),
+        Err(WriteError::Full { slot: 0 })
+    ));
+    let mut read = 0;
+    while shown() == start {
+        g.try_read(&mut buf).unwrap().message().unwrap();
+        read += 56;
+        assert!(read <= 1024 + 56, "not shown after {read} bytes");
+    }
+    assert_eq!(shown(), g.position(), "shown up to the last read");
+}
+
+/// An evicted reader that finds the ring empty is told at once, not at its
+/// next look: a consumer waiting for data learns it lost its slot.
+#[test]
+fn an_evicted_reader_polling_an_empty_ring_is_told_at_once() {
+    let region = boxed::<{ ring_size(BIG, 1) }>();
+    let ring = Ring::create(&*region, &RingConfig::new(BIG).slots(1)).unwrap();
+    let mut w = ring.writer().unwrap();
+    let mut g = ring.gating_reader().unwrap();
+    g.set_release_every(u64::MAX);
+    let n = fill_big(&mut w, &g);
+    // All of it read (none shown: no read has found the ring empty yet).
+    let mut buf = [0u8; 40];
+    for seq in 0..n {
+        assert_eq!(g.try_read(&mut buf).unwrap().message().unwrap().seq, seq);
+    }
+    let mut evict = BoundedSpin {
+        budget: 0,
+        then: WaitAction::Evict,
+    };
+    // Evicted at the claim's first wait; the claim, dropped, publishes nothing.
+    drop(w.claim_with(40, &mut evict).unwrap());
+    assert_eq!(ring.consumer(0).unwrap().state, SlotState::Evicted);
+    assert_eq!(g.try_read(&mut buf), Err(ReadError::Evicted));
+    assert_eq!(g.try_read(&mut buf), Ok(Read::Empty));
 }
