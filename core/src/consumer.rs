@@ -17,9 +17,10 @@
 //!
 //! A gating consumer publishes its position (Release) in steps: every
 //! sixteenth of the ring it reads (by default), whenever it finds the ring
-//! empty or a `pending` iteration ends, when it is dropped, and at its next
-//! read once the producer has begun a round of waiting for room (it bumps the
-//! slot's `producer_waits`); see [`Reader::release`]. The producer reads the
+//! empty or a `pending` iteration ends, when it is dropped, and within a
+//! kibibyte of reading once the producer has begun a round of waiting for
+//! room (it bumps the slot's `producer_waits`; the reader looks at its slot
+//! every kibibyte it reads); see [`Reader::release`]. The producer reads the
 //! position (Acquire) before it overwrites anything below
 //! `position + capacity`. A position shown late only holds back room: the
 //! producer never overwrites what the consumer has not read.

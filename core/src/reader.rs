@@ -8,7 +8,7 @@
 use crate::consumer::SlotLease;
 use crate::copy;
 use crate::error::{JoinError, ReadError};
-use crate::layout::kind;
+use crate::layout::{kind, slot_state};
 use crate::ring::{Peek, Record, Ring};
 use crate::sync::{fence, load_acquire, Ordering};
 
@@ -138,7 +138,7 @@ pub struct Reader<'a> {
     /// The position the slot shows, as last stored.
     shown: u64,
     /// The slot's `producer_waits` as last seen moving (a step taken for
-    /// another reason leaves it behind: the next read then takes one more).
+    /// another reason leaves it behind: the next look then takes one more).
     waits_seen: u64,
     /// Bytes read between two releases that nothing else calls for.
     release_every: u64,
@@ -167,7 +167,8 @@ impl Clone for Reader<'_> {
 
 impl Drop for Reader<'_> {
     /// Free the consumer slot, if this reader holds one, showing its final
-    /// position and count there first (for whoever watches the slot).
+    /// position and count there first (for whoever watches the slot; not in
+    /// a slot the producer evicted).
     fn drop(&mut self) {
         if let Some(lease) = self.slot {
             if self.ring.slots[lease.index].state.load(Ordering::Relaxed) >> 8 == lease.gen {
@@ -396,9 +397,7 @@ impl<'a> Reader<'a> {
         self.slot.is_some_and(|l| {
             let word = self.ring.slots[l.index].state.load(Ordering::Relaxed);
             let state = word & 0xff;
-            word >> 8 == l.gen
-                && (state == crate::layout::slot_state::GATING
-                    || state == crate::layout::slot_state::JOINING)
+            word >> 8 == l.gen && (state == slot_state::GATING || state == slot_state::JOINING)
         })
     }
 
@@ -487,11 +486,13 @@ impl<'a> Reader<'a> {
     /// The common cases of [`Reader::try_read`], small enough to inline into
     /// the caller's loop: nothing published yet at the cursor, or the message
     /// expected there, whole in `buf` and not overwritten; on a ring without
-    /// checksums, for a reader (its slot checked by the caller) with no
-    /// restart to report. The same loads and checks in the same order as the
-    /// general path (a poll of an empty ring loads no word twice, which keeps
-    /// the loom models' interleavings down), which `None` leaves everything
-    /// to (the reader unchanged; `buf` may have been written).
+    /// checksums, for a reader with no restart to report and no lost slot
+    /// (see `slow`). The same loads and checks of the ring in the same order
+    /// as the general path (a poll of an empty ring loads no ring word
+    /// twice, which keeps the loom models' interleavings down; a reader with
+    /// a slot then loads its state as well, where the general path loads it
+    /// first), which `None` leaves everything to (the reader unchanged; `buf`
+    /// may have been written).
     #[inline(always)]
     fn read_fast(&mut self, buf: &mut [u8]) -> Option<Read> {
         if self.slow {
@@ -658,10 +659,12 @@ impl<'a> Reader<'a> {
             .min(self.releasable.saturating_add(every));
     }
 
-    /// Whether the slot of `lease` is still this reader's and not evicted.
+    /// Whether the slot of `lease` is still this reader's: its generation,
+    /// and neither evicted nor freed (by [`Ring::reclaim_slot`], which keeps
+    /// the generation, for an owner thought dead).
     fn owns(&self, lease: SlotLease) -> bool {
         let word = self.ring.slots[lease.index].state.load(Ordering::Relaxed);
-        word >> 8 == lease.gen && word & 0xff != crate::layout::slot_state::EVICTED
+        word >> 8 == lease.gen && !matches!(word & 0xff, slot_state::EVICTED | slot_state::FREE)
     }
 
     /// Whether reads must take the general path (see `slow`), after the
@@ -683,8 +686,11 @@ impl<'a> Reader<'a> {
     /// smallest) after the producer begins a round of waiting for it (the
     /// first wait of a claim it holds up, then every 64 waits), and when
     /// this is called. So a gating consumer holds back at most a step of
-    /// room it has read, and once the producer waits, no more than that
-    /// kibibyte; the producer, which reads the slot only when the room
+    /// room it has read, and shows it within a kibibyte (and a message) of
+    /// reading after each round of the producer's waiting begins (a wait
+    /// policy that acts after fewer waits than the consumer takes to read
+    /// that far may demote or evict a consumer that reads on); the
+    /// producer, which reads the slot only when the room
     /// it knows of runs out, finds more room each time it looks, and the
     /// consumer stores to the line the producer polls once a step. A monitor
     /// (`Ring::consumer`) sees the position and count as of the last step.
@@ -757,7 +763,7 @@ impl<'a> Reader<'a> {
     pub fn is_gating(&self) -> bool {
         self.slot.is_some_and(|l| {
             let word = self.ring.slots[l.index].state.load(Ordering::Relaxed);
-            word >> 8 == l.gen && word & 0xff == crate::layout::slot_state::GATING
+            word >> 8 == l.gen && word & 0xff == slot_state::GATING
         })
     }
 
@@ -777,15 +783,13 @@ impl<'a> Reader<'a> {
         let Some(lease) = self.slot else {
             return Ok(());
         };
-        let word = self.ring.slots[lease.index].state.load(Ordering::Relaxed);
-        if word >> 8 == lease.gen && word & 0xff != crate::layout::slot_state::EVICTED {
+        if self.owns(lease) {
             return Ok(());
         }
         self.slot = None;
         self.refresh_slow();
-        if word >> 8 == lease.gen {
-            self.ring.release_slot(lease);
-        }
+        // Ours to free if evicted; a freed or retaken slot is left alone.
+        self.ring.release_slot(lease);
         Err(ReadError::Evicted)
     }
 

@@ -1050,7 +1050,7 @@ impl<'a> Writer<'a> {
 /// round of waiting: the slot's `producer_waits` counts one at the first
 /// wait and one more every this many waits after, and each count makes the
 /// consumer show its position within a kibibyte of reading (at its next
-/// read on a ring under 4 KiB). One under loom, where every
+/// read on a ring of 1 KiB or less). One under loom, where every
 /// wait is an interleaving to explore.
 const RESUME_WAITS: u64 = if cfg!(loom) { 1 } else { 64 };
 

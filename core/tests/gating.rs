@@ -513,9 +513,18 @@ fn fill_behind(w: &mut shmcast::Writer<'_>, g: &Reader<'_>) {
     assert!(g.is_gating(), "acknowledged by the producer's rescan");
 }
 
-/// Data bytes of the rings where a reader looks at its slot every kibibyte
-/// it reads rather than at every read (64 KiB and up).
-const BIG: usize = 64 << 10;
+/// Data bytes of the rings where a reader looks at its slot every [`LOOK`]
+/// bytes it reads rather than at every read: 64 KiB, where the look comes
+/// every kibibyte; 16 KiB under Miri (a look every 256 bytes, the same
+/// paths at a quarter of the cost).
+const BIG: usize = if cfg!(miri) { 16 << 10 } else { 64 << 10 };
+/// Bytes a reader reads between two looks at its slot on a `BIG` ring: a
+/// 64th of the ring, at most a kibibyte.
+const LOOK: u64 = if BIG / 64 < 1024 {
+    BIG as u64 / 64
+} else {
+    1024
+};
 
 /// Fill a fresh `BIG`-byte ring behind the gating reader `g` with 40-byte
 /// messages (56-byte records) until the next claim would wait; how many.
@@ -538,10 +547,10 @@ fn fill_big(w: &mut shmcast::Writer<'_>, g: &Reader<'_>) -> u64 {
     n
 }
 
-/// A reader with a slot looks at it every kibibyte it reads, not at every
+/// A reader with a slot looks at it every `LOOK` bytes (a kibibyte) it reads, not at every
 /// read: once evicted, it reads on (what it reads is intact, checked
 /// against the producer's intent as a lossy reader's reads are) and is
-/// told of the eviction within that kibibyte; then it reads on as a lossy
+/// told of the eviction within those bytes; then it reads on as a lossy
 /// reader without a slot.
 #[test]
 fn an_evicted_reader_is_told_within_a_kibibyte() {
@@ -578,7 +587,7 @@ fn an_evicted_reader_is_told_within_a_kibibyte() {
             other => panic!("message {seq}: {other:?}"),
         }
         let read = (seq - n / 2) * 56;
-        assert!(read <= 1024 + 56, "{read} bytes read after the eviction");
+        assert!(read <= LOOK + 56, "{read} bytes read after the eviction");
     }
     assert!(seq > n / 2, "the eviction is seen at a look, after a read");
     assert_eq!(g.slot(), None);
@@ -589,7 +598,7 @@ fn an_evicted_reader_is_told_within_a_kibibyte() {
 }
 
 /// A producer that begins to wait is seen by a gating reader within a
-/// kibibyte of reading, even one that shows its position only when asked.
+/// `LOOK` bytes of reading, even one that shows its position only when asked.
 #[test]
 fn a_waiting_producer_is_seen_within_a_kibibyte() {
     let region = boxed::<{ ring_size(BIG, 1) }>();
@@ -618,7 +627,7 @@ fn a_waiting_producer_is_seen_within_a_kibibyte() {
     while shown() == start {
         g.try_read(&mut buf).unwrap().message().unwrap();
         read += 56;
-        assert!(read <= 1024 + 56, "not shown after {read} bytes");
+        assert!(read <= LOOK + 56, "not shown after {read} bytes");
     }
     assert_eq!(shown(), g.position(), "shown up to the last read");
 }
@@ -647,4 +656,96 @@ fn an_evicted_reader_polling_an_empty_ring_is_told_at_once() {
     assert_eq!(ring.consumer(0).unwrap().state, SlotState::Evicted);
     assert_eq!(g.try_read(&mut buf), Err(ReadError::Evicted));
     assert_eq!(g.try_read(&mut buf), Ok(Read::Empty));
+}
+
+/// On a ring where looks come every `LOOK` bytes, a step shorter than that is
+/// still taken where it falls due.
+#[test]
+fn steps_shorter_than_a_look_are_taken_on_time() {
+    let region = boxed::<{ ring_size(BIG, 1) }>();
+    let ring = Ring::create(&*region, &RingConfig::new(BIG).slots(1)).unwrap();
+    let mut w = ring.writer().unwrap();
+    let mut g = ring.gating_reader().unwrap();
+    for i in 0..40u8 {
+        w.try_claim(40).unwrap().commit_with(&[i; 40]);
+    }
+    let shown = || ring.consumer(0).unwrap().position;
+    // Two 56-byte records a step.
+    g.set_release_every(112);
+    let start = shown();
+    let mut buf = [0u8; 40];
+    for i in 1..=20u64 {
+        g.try_read(&mut buf).unwrap().message().unwrap();
+        assert_eq!(shown(), start + i / 2 * 112, "after {i} reads");
+    }
+}
+
+/// An evicted reader that the producer then laps is told of the eviction
+/// at its next read, before the lap.
+#[test]
+fn an_evicted_reader_that_is_lapped_is_told_at_once() {
+    let region = boxed::<{ ring_size(BIG, 1) }>();
+    let ring = Ring::create(&*region, &RingConfig::new(BIG).slots(1)).unwrap();
+    let mut w = ring.writer().unwrap();
+    let mut g = ring.gating_reader().unwrap();
+    let n = fill_big(&mut w, &g);
+    let mut evict = BoundedSpin {
+        budget: 0,
+        then: WaitAction::Evict,
+    };
+    let mut msg = [0u8; 40];
+    // Evicted at the first claim's wait; then a ring's worth more.
+    for seq in n..2 * n {
+        fill(seq, &mut msg);
+        w.claim_with(40, &mut evict).unwrap().commit_with(&msg);
+    }
+    let mut buf = [0u8; 40];
+    assert_eq!(g.try_read(&mut buf), Err(ReadError::Evicted));
+    let Read::Lapped { lost_messages, .. } = g.try_read(&mut buf).unwrap() else {
+        panic!("a lap after the eviction");
+    };
+    let m = g.try_read(&mut buf).unwrap().message().unwrap();
+    assert_eq!(m.seq, lost_messages);
+    assert!(check(m.seq, &buf[..m.len]));
+}
+
+/// A slot freed under a live reader (`reclaim_slot`, for an owner thought
+/// dead) and taken by a new consumer is no longer the old reader's: the old
+/// one reads on until its next look, which tells it, and shows nothing in
+/// the slot meanwhile, though steps of its own fall due.
+#[test]
+fn a_reader_whose_slot_was_taken_over_stores_nothing_there() {
+    let region = boxed::<{ ring_size(BIG, 1) }>();
+    let ring = Ring::create(&*region, &RingConfig::new(BIG).slots(1)).unwrap();
+    let mut w = ring.writer().unwrap();
+    let mut g = ring.gating_reader().unwrap();
+    // A step every two 56-byte records.
+    g.set_release_every(112);
+    for i in 0..40u8 {
+        w.try_claim(40).unwrap().commit_with(&[i; 40]);
+    }
+    let mut buf = [0u8; 40];
+    g.try_read(&mut buf).unwrap().message().unwrap();
+    let info = ring.consumer(0).unwrap();
+    assert!(ring.reclaim_slot(0, info.generation));
+    let newcomer = ring.gating_reader().unwrap();
+    let taken = ring.consumer(0).unwrap();
+    assert_ne!(taken.generation, info.generation);
+    let mut read = 0;
+    loop {
+        match g.try_read(&mut buf) {
+            Ok(Read::Message(_)) => read += 56,
+            Err(ReadError::Evicted) => break,
+            other => panic!("{other:?}"),
+        }
+        assert!(read <= LOOK + 56, "not told after {read} bytes");
+        assert_eq!(
+            ring.consumer(0).unwrap(),
+            taken,
+            "the old reader stored into the slot after {read} bytes"
+        );
+    }
+    assert_eq!(g.slot(), None);
+    assert_eq!(ring.consumer(0).unwrap(), taken);
+    drop(newcomer);
 }
