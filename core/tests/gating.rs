@@ -526,6 +526,20 @@ const LOOK: u64 = if BIG / 64 < 1024 {
     1024
 };
 
+/// Run `test` on a fresh `BIG`-byte ring with one slot: the ring, its
+/// writer, and a gating reader taking a step every `release_every` bytes.
+fn on_big_ring(
+    release_every: u64,
+    test: impl FnOnce(Ring<'_>, &mut shmcast::Writer<'_>, &mut Reader<'_>),
+) {
+    let region = boxed::<{ ring_size(BIG, 1) }>();
+    let ring = Ring::create(&*region, &RingConfig::new(BIG).slots(1)).unwrap();
+    let mut w = ring.writer().unwrap();
+    let mut g = ring.gating_reader().unwrap();
+    g.set_release_every(release_every);
+    test(ring, &mut w, &mut g);
+}
+
 /// Fill a fresh `BIG`-byte ring behind the gating reader `g` with 40-byte
 /// messages (56-byte records) until the next claim would wait; how many.
 fn fill_big(w: &mut shmcast::Writer<'_>, g: &Reader<'_>) -> u64 {
@@ -547,166 +561,152 @@ fn fill_big(w: &mut shmcast::Writer<'_>, g: &Reader<'_>) -> u64 {
     n
 }
 
-/// A reader with a slot looks at it every `LOOK` bytes (a kibibyte) it reads, not at every
-/// read: once evicted, it reads on (what it reads is intact, checked
-/// against the producer's intent as a lossy reader's reads are) and is
-/// told of the eviction within those bytes; then it reads on as a lossy
-/// reader without a slot.
+/// A reader with a slot looks at it every `LOOK` bytes (a kibibyte) it
+/// reads, not at every read: once evicted, it reads on (what it reads is
+/// intact, checked against the producer's intent as a lossy reader's reads
+/// are) and is told of the eviction within those bytes; then it reads on
+/// as a lossy reader without a slot.
 #[test]
 fn an_evicted_reader_is_told_within_a_kibibyte() {
-    let region = boxed::<{ ring_size(BIG, 1) }>();
-    let ring = Ring::create(&*region, &RingConfig::new(BIG).slots(1)).unwrap();
-    let mut w = ring.writer().unwrap();
-    let mut g = ring.gating_reader().unwrap();
-    g.set_release_every(u64::MAX);
-    let n = fill_big(&mut w, &g);
-    // Half the ring read, none of it shown.
-    let mut buf = [0u8; 40];
-    for seq in 0..n / 2 {
-        assert_eq!(g.try_read(&mut buf).unwrap().message().unwrap().seq, seq);
-    }
-    // The producer evicts it at its first wait, and writes over the half
-    // it has read.
-    let mut evict = BoundedSpin {
-        budget: 0,
-        then: WaitAction::Evict,
-    };
-    let mut msg = [0u8; 40];
-    fill(n, &mut msg);
-    w.claim_with(40, &mut evict).unwrap().commit_with(&msg);
-    assert_eq!(ring.consumer(0).unwrap().state, SlotState::Evicted);
-    let mut seq = n / 2;
-    loop {
-        match g.try_read(&mut buf) {
-            Ok(Read::Message(m)) => {
-                assert_eq!(m.seq, seq);
-                assert!(check(seq, &buf[..m.len]), "message {seq} intact");
-                seq += 1;
-            }
-            Err(ReadError::Evicted) => break,
-            other => panic!("message {seq}: {other:?}"),
+    on_big_ring(u64::MAX, |ring, w, g| {
+        let n = fill_big(w, g);
+        // Half the ring read, none of it shown.
+        let mut buf = [0u8; 40];
+        for seq in 0..n / 2 {
+            assert_eq!(g.try_read(&mut buf).unwrap().message().unwrap().seq, seq);
         }
-        let read = (seq - n / 2) * 56;
-        assert!(read <= LOOK + 56, "{read} bytes read after the eviction");
-    }
-    assert!(seq > n / 2, "the eviction is seen at a look, after a read");
-    assert_eq!(g.slot(), None);
-    assert_eq!(ring.consumer(0).unwrap().state, SlotState::Free);
-    let m = g.try_read(&mut buf).unwrap().message().unwrap();
-    assert_eq!(m.seq, seq, "it reads on where it was");
-    assert!(check(seq, &buf[..m.len]));
+        // The producer evicts it at its first wait, and writes over the half
+        // it has read.
+        let mut evict = BoundedSpin {
+            budget: 0,
+            then: WaitAction::Evict,
+        };
+        let mut msg = [0u8; 40];
+        fill(n, &mut msg);
+        w.claim_with(40, &mut evict).unwrap().commit_with(&msg);
+        assert_eq!(ring.consumer(0).unwrap().state, SlotState::Evicted);
+        let mut seq = n / 2;
+        loop {
+            match g.try_read(&mut buf) {
+                Ok(Read::Message(m)) => {
+                    assert_eq!(m.seq, seq);
+                    assert!(check(seq, &buf[..m.len]), "message {seq} intact");
+                    seq += 1;
+                }
+                Err(ReadError::Evicted) => break,
+                other => panic!("message {seq}: {other:?}"),
+            }
+            let read = (seq - n / 2) * 56;
+            assert!(read <= LOOK + 56, "{read} bytes read after the eviction");
+        }
+        assert!(seq > n / 2, "the eviction is seen at a look, after a read");
+        assert_eq!(g.slot(), None);
+        assert_eq!(ring.consumer(0).unwrap().state, SlotState::Free);
+        let m = g.try_read(&mut buf).unwrap().message().unwrap();
+        assert_eq!(m.seq, seq, "it reads on where it was");
+        assert!(check(seq, &buf[..m.len]));
+    });
 }
 
-/// A producer that begins to wait is seen by a gating reader within a
-/// `LOOK` bytes of reading, even one that shows its position only when asked.
+/// A producer that begins to wait is seen by a gating reader within `LOOK`
+/// bytes of reading, even one that shows its position only when asked.
 #[test]
 fn a_waiting_producer_is_seen_within_a_kibibyte() {
-    let region = boxed::<{ ring_size(BIG, 1) }>();
-    let ring = Ring::create(&*region, &RingConfig::new(BIG).slots(1)).unwrap();
-    let mut w = ring.writer().unwrap();
-    let mut g = ring.gating_reader().unwrap();
-    g.set_release_every(u64::MAX);
-    fill_big(&mut w, &g);
-    let shown = || ring.consumer(0).unwrap().position;
-    let mut buf = [0u8; 40];
-    for _ in 0..100 {
-        g.try_read(&mut buf).unwrap().message().unwrap();
-    }
-    let start = shown();
-    assert!(start < g.position(), "read, not shown");
-    // One wait, then the producer gives up: a round of waiting began.
-    let mut give_up = BoundedSpin {
-        budget: 0,
-        then: WaitAction::GiveUp,
-    };
-    assert!(matches!(
-        w.claim_with(40, &mut give_up),
-        Err(WriteError::Full { slot: 0 })
-    ));
-    let mut read = 0;
-    while shown() == start {
-        g.try_read(&mut buf).unwrap().message().unwrap();
-        read += 56;
-        assert!(read <= LOOK + 56, "not shown after {read} bytes");
-    }
-    assert_eq!(shown(), g.position(), "shown up to the last read");
+    on_big_ring(u64::MAX, |ring, w, g| {
+        fill_big(w, g);
+        let shown = || ring.consumer(0).unwrap().position;
+        let mut buf = [0u8; 40];
+        for _ in 0..100 {
+            g.try_read(&mut buf).unwrap().message().unwrap();
+        }
+        let start = shown();
+        assert!(start < g.position(), "read, not shown");
+        // One wait, then the producer gives up: a round of waiting began.
+        let mut give_up = BoundedSpin {
+            budget: 0,
+            then: WaitAction::GiveUp,
+        };
+        assert!(matches!(
+            w.claim_with(40, &mut give_up),
+            Err(WriteError::Full { slot: 0 })
+        ));
+        let mut read = 0;
+        while shown() == start {
+            g.try_read(&mut buf).unwrap().message().unwrap();
+            read += 56;
+            assert!(read <= LOOK + 56, "not shown after {read} bytes");
+        }
+        assert_eq!(shown(), g.position(), "shown up to the last read");
+    });
 }
 
 /// An evicted reader that finds the ring empty is told at once, not at its
 /// next look: a consumer waiting for data learns it lost its slot.
 #[test]
 fn an_evicted_reader_polling_an_empty_ring_is_told_at_once() {
-    let region = boxed::<{ ring_size(BIG, 1) }>();
-    let ring = Ring::create(&*region, &RingConfig::new(BIG).slots(1)).unwrap();
-    let mut w = ring.writer().unwrap();
-    let mut g = ring.gating_reader().unwrap();
-    g.set_release_every(u64::MAX);
-    let n = fill_big(&mut w, &g);
-    // All of it read (none shown: no read has found the ring empty yet).
-    let mut buf = [0u8; 40];
-    for seq in 0..n {
-        assert_eq!(g.try_read(&mut buf).unwrap().message().unwrap().seq, seq);
-    }
-    let mut evict = BoundedSpin {
-        budget: 0,
-        then: WaitAction::Evict,
-    };
-    // Evicted at the claim's first wait; the claim, dropped, publishes nothing.
-    drop(w.claim_with(40, &mut evict).unwrap());
-    assert_eq!(ring.consumer(0).unwrap().state, SlotState::Evicted);
-    assert_eq!(g.try_read(&mut buf), Err(ReadError::Evicted));
-    assert_eq!(g.try_read(&mut buf), Ok(Read::Empty));
+    on_big_ring(u64::MAX, |ring, w, g| {
+        let n = fill_big(w, g);
+        // All of it read (none shown: no read has found the ring empty yet).
+        let mut buf = [0u8; 40];
+        for seq in 0..n {
+            assert_eq!(g.try_read(&mut buf).unwrap().message().unwrap().seq, seq);
+        }
+        let mut evict = BoundedSpin {
+            budget: 0,
+            then: WaitAction::Evict,
+        };
+        // Evicted at the claim's first wait; the claim, dropped, publishes nothing.
+        drop(w.claim_with(40, &mut evict).unwrap());
+        assert_eq!(ring.consumer(0).unwrap().state, SlotState::Evicted);
+        assert_eq!(g.try_read(&mut buf), Err(ReadError::Evicted));
+        assert_eq!(g.try_read(&mut buf), Ok(Read::Empty));
+    });
 }
 
-/// On a ring where looks come every `LOOK` bytes, a step shorter than that is
-/// still taken where it falls due.
+/// On a ring where looks come every `LOOK` bytes, a step shorter than that
+/// is still taken where it falls due.
 #[test]
 fn steps_shorter_than_a_look_are_taken_on_time() {
-    let region = boxed::<{ ring_size(BIG, 1) }>();
-    let ring = Ring::create(&*region, &RingConfig::new(BIG).slots(1)).unwrap();
-    let mut w = ring.writer().unwrap();
-    let mut g = ring.gating_reader().unwrap();
-    for i in 0..40u8 {
-        w.try_claim(40).unwrap().commit_with(&[i; 40]);
-    }
-    let shown = || ring.consumer(0).unwrap().position;
     // Two 56-byte records a step.
-    g.set_release_every(112);
-    let start = shown();
-    let mut buf = [0u8; 40];
-    for i in 1..=20u64 {
-        g.try_read(&mut buf).unwrap().message().unwrap();
-        assert_eq!(shown(), start + i / 2 * 112, "after {i} reads");
-    }
+    on_big_ring(112, |ring, w, g| {
+        for i in 0..40u8 {
+            w.try_claim(40).unwrap().commit_with(&[i; 40]);
+        }
+        let shown = || ring.consumer(0).unwrap().position;
+        let start = shown();
+        let mut buf = [0u8; 40];
+        for i in 1..=20u64 {
+            g.try_read(&mut buf).unwrap().message().unwrap();
+            assert_eq!(shown(), start + i / 2 * 112, "after {i} reads");
+        }
+    });
 }
 
 /// An evicted reader that the producer then laps is told of the eviction
 /// at its next read, before the lap.
 #[test]
 fn an_evicted_reader_that_is_lapped_is_told_at_once() {
-    let region = boxed::<{ ring_size(BIG, 1) }>();
-    let ring = Ring::create(&*region, &RingConfig::new(BIG).slots(1)).unwrap();
-    let mut w = ring.writer().unwrap();
-    let mut g = ring.gating_reader().unwrap();
-    let n = fill_big(&mut w, &g);
-    let mut evict = BoundedSpin {
-        budget: 0,
-        then: WaitAction::Evict,
-    };
-    let mut msg = [0u8; 40];
-    // Evicted at the first claim's wait; then a ring's worth more.
-    for seq in n..2 * n {
-        fill(seq, &mut msg);
-        w.claim_with(40, &mut evict).unwrap().commit_with(&msg);
-    }
-    let mut buf = [0u8; 40];
-    assert_eq!(g.try_read(&mut buf), Err(ReadError::Evicted));
-    let Read::Lapped { lost_messages, .. } = g.try_read(&mut buf).unwrap() else {
-        panic!("a lap after the eviction");
-    };
-    let m = g.try_read(&mut buf).unwrap().message().unwrap();
-    assert_eq!(m.seq, lost_messages);
-    assert!(check(m.seq, &buf[..m.len]));
+    on_big_ring(BIG as u64 / 16, |_, w, g| {
+        let n = fill_big(w, g);
+        let mut evict = BoundedSpin {
+            budget: 0,
+            then: WaitAction::Evict,
+        };
+        let mut msg = [0u8; 40];
+        // Evicted at the first claim's wait; then a ring's worth more.
+        for seq in n..2 * n {
+            fill(seq, &mut msg);
+            w.claim_with(40, &mut evict).unwrap().commit_with(&msg);
+        }
+        let mut buf = [0u8; 40];
+        assert_eq!(g.try_read(&mut buf), Err(ReadError::Evicted));
+        let Read::Lapped { lost_messages, .. } = g.try_read(&mut buf).unwrap() else {
+            panic!("a lap after the eviction");
+        };
+        let m = g.try_read(&mut buf).unwrap().message().unwrap();
+        assert_eq!(m.seq, lost_messages);
+        assert!(check(m.seq, &buf[..m.len]));
+    });
 }
 
 /// A slot freed under a live reader (`reclaim_slot`, for an owner thought
@@ -715,37 +715,34 @@ fn an_evicted_reader_that_is_lapped_is_told_at_once() {
 /// the slot meanwhile, though steps of its own fall due.
 #[test]
 fn a_reader_whose_slot_was_taken_over_stores_nothing_there() {
-    let region = boxed::<{ ring_size(BIG, 1) }>();
-    let ring = Ring::create(&*region, &RingConfig::new(BIG).slots(1)).unwrap();
-    let mut w = ring.writer().unwrap();
-    let mut g = ring.gating_reader().unwrap();
-    // A step every two 56-byte records.
-    g.set_release_every(112);
-    for i in 0..40u8 {
-        w.try_claim(40).unwrap().commit_with(&[i; 40]);
-    }
-    let mut buf = [0u8; 40];
-    g.try_read(&mut buf).unwrap().message().unwrap();
-    let info = ring.consumer(0).unwrap();
-    assert!(ring.reclaim_slot(0, info.generation));
-    let newcomer = ring.gating_reader().unwrap();
-    let taken = ring.consumer(0).unwrap();
-    assert_ne!(taken.generation, info.generation);
-    let mut read = 0;
-    loop {
-        match g.try_read(&mut buf) {
-            Ok(Read::Message(_)) => read += 56,
-            Err(ReadError::Evicted) => break,
-            other => panic!("{other:?}"),
+    on_big_ring(112, |ring, w, g| {
+        // A step every two 56-byte records.
+        for i in 0..40u8 {
+            w.try_claim(40).unwrap().commit_with(&[i; 40]);
         }
-        assert!(read <= LOOK + 56, "not told after {read} bytes");
-        assert_eq!(
-            ring.consumer(0).unwrap(),
-            taken,
-            "the old reader stored into the slot after {read} bytes"
-        );
-    }
-    assert_eq!(g.slot(), None);
-    assert_eq!(ring.consumer(0).unwrap(), taken);
-    drop(newcomer);
+        let mut buf = [0u8; 40];
+        g.try_read(&mut buf).unwrap().message().unwrap();
+        let info = ring.consumer(0).unwrap();
+        assert!(ring.reclaim_slot(0, info.generation));
+        let newcomer = ring.gating_reader().unwrap();
+        let taken = ring.consumer(0).unwrap();
+        assert_ne!(taken.generation, info.generation);
+        let mut read = 0;
+        loop {
+            match g.try_read(&mut buf) {
+                Ok(Read::Message(_)) => read += 56,
+                Err(ReadError::Evicted) => break,
+                other => panic!("{other:?}"),
+            }
+            assert!(read <= LOOK + 56, "not told after {read} bytes");
+            assert_eq!(
+                ring.consumer(0).unwrap(),
+                taken,
+                "the old reader stored into the slot after {read} bytes"
+            );
+        }
+        assert_eq!(g.slot(), None);
+        assert_eq!(ring.consumer(0).unwrap(), taken);
+        drop(newcomer);
+    });
 }
