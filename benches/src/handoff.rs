@@ -16,11 +16,12 @@
 //! transfers.
 
 use crate::bare::WordRing;
-use crate::tool::pin_to;
+use crate::tool::{pin_to, spread};
 use crate::{Backoff, HeapRegion, Patient};
 use shmcast::{Read, Ring, RingConfig, Start};
 use std::hint::black_box;
 use std::sync::atomic::Ordering;
+use std::time::Instant;
 
 /// Data bytes of every ring (as in the `throughput` runs).
 pub const CAPACITY: usize = 256 << 10;
@@ -201,7 +202,8 @@ where
 {
     // Even: the producer's turn; odd: the consumer's.
     let turn = crate::Padded::default();
-    let side = |cpu: usize, first: u64, make: &mut dyn FnMut() -> f64| {
+    // One side's turns, each timed; the median turn's time per message.
+    let side = |cpu: usize, first: u64, work: &mut dyn FnMut()| {
         pin_to(cpu);
         let mut times = Vec::with_capacity(fills as usize);
         for i in 0..fills {
@@ -209,36 +211,21 @@ where
             while turn.0.load(Ordering::Acquire) != 2 * i + first {
                 backoff.snooze();
             }
-            times.push(make());
+            let start = Instant::now();
+            work();
+            times.push(start.elapsed().as_nanos() as f64);
             turn.0.store(2 * i + first + 1, Ordering::Release);
         }
-        median(times) / n as f64
+        spread(times).0 / n as f64
     };
     std::thread::scope(|s| {
-        let p = s.spawn(|| {
-            let mut fill = producer();
-            side(pin[0], 0, &mut || timed(&mut fill))
-        });
-        let c = s.spawn(|| {
-            let mut drain = consumer();
-            side(pin[1], 1, &mut || timed(&mut drain))
-        });
+        let p = s.spawn(|| side(pin[0], 0, &mut producer()));
+        let c = s.spawn(|| side(pin[1], 1, &mut consumer()));
         Turns {
             fill: p.join().expect("producer"),
             drain: c.join().expect("consumer"),
         }
     })
-}
-
-fn timed(f: &mut impl FnMut()) -> f64 {
-    let start = std::time::Instant::now();
-    f();
-    start.elapsed().as_nanos() as f64
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
 }
 
 #[cfg(test)]

@@ -19,7 +19,7 @@
 //! (default 0,1); `--pin 1,1` keeps the lines in one core, the same work
 //! without the transfers.
 
-use shmcast_benches::handoff::{fill_messages, Handoff};
+use shmcast_benches::handoff::{fill_messages, Handoff, Turns};
 use shmcast_benches::tool::{self, flags, only, order, pin, spread};
 use std::process::ExitCode;
 
@@ -63,7 +63,7 @@ fn parse(args: &[String]) -> Result<Settings, String> {
 }
 
 /// The median and range of `f(row) / f(base row)` across rounds.
-fn ratio(rows: &[Vec<(f64, f64)>], i: usize, base: usize, f: fn(&(f64, f64)) -> f64) -> String {
+fn ratio(rows: &[Vec<Turns>], i: usize, base: usize, f: fn(&Turns) -> f64) -> String {
     let (r, lo, hi) = spread(
         rows[i]
             .iter()
@@ -85,8 +85,8 @@ fn main() -> ExitCode {
     };
     let msg = vec![0x5a; s.size];
     let fills = s.messages.div_ceil(fill_messages(s.size));
-    // (fill, drain) per contender, per round.
-    let mut rows: Vec<Vec<(f64, f64)>> = vec![Vec::new(); s.contenders.len()];
+    // Each contender's turns, round by round.
+    let mut rows: Vec<Vec<Turns>> = vec![Vec::new(); s.contenders.len()];
     for &c in &s.contenders {
         // Warm-up (page faults, frequency), not counted.
         c.run(fills.div_ceil(10), &msg, s.pin);
@@ -101,7 +101,7 @@ fn main() -> ExitCode {
                 t.fill,
                 t.drain
             );
-            rows[i].push((t.fill, t.drain));
+            rows[i].push(t);
         }
     }
     println!(
@@ -119,8 +119,8 @@ fn main() -> ExitCode {
         "| contender | drain | range | / bcast-rc | / bare | fill | range | / bcast-rc | / bare |"
     );
     println!("|---|---|---|---|---|---|---|---|---|");
-    let drain = |t: &(f64, f64)| t.1;
-    let fill = |t: &(f64, f64)| t.0;
+    let drain = |t: &Turns| t.drain;
+    let fill = |t: &Turns| t.fill;
     for (i, &c) in s.contenders.iter().enumerate() {
         let (d, dlo, dhi) = spread(rows[i].iter().map(drain).collect());
         let (f, flo, fhi) = spread(rows[i].iter().map(fill).collect());
