@@ -170,11 +170,8 @@ impl Drop for Reader<'_> {
     /// position and count there first (for whoever watches the slot; not in
     /// a slot the producer evicted).
     fn drop(&mut self) {
-        if let Some(lease) = self.slot {
-            if self.ring.slots[lease.index].state.load(Ordering::Relaxed) >> 8 == lease.gen {
-                self.release();
-            }
-        }
+        // `store_position` stores only into a slot still the reader's own.
+        self.release();
         if let Some(lease) = self.slot.take() {
             self.ring.release_slot(lease);
         }
@@ -921,7 +918,7 @@ impl<'a> Reader<'a> {
                 // The restart marker was among the lost records.
                 self.restart_epoch = restart_epoch;
                 self.pending_restart = Some(restart_epoch);
-                self.slow = true;
+                self.refresh_slow();
             }
             // Saturating: damaged sequence numbers can claim any loss.
             self.stats.laps = self.stats.laps.saturating_add(1);
