@@ -169,7 +169,15 @@ fn run(args: &[&str], input: &str) -> Output {
         .spawn()
         .unwrap();
     let mut stdin = child.stdin.take().unwrap();
-    stdin.write_all(input.as_bytes()).unwrap();
+    // A command that fails before it reads (a missing ring, a second
+    // producer) may have closed its end already: its output says why.
+    if let Err(e) = stdin.write_all(input.as_bytes()) {
+        assert_eq!(
+            e.kind(),
+            std::io::ErrorKind::BrokenPipe,
+            "writing to {args:?}: {e}"
+        );
+    }
     drop(stdin);
     child.wait_with_output().unwrap()
 }
