@@ -16,9 +16,10 @@
 //! transfers.
 
 use crate::bare::WordRing;
+use crate::spsc::BATCH;
 use crate::tool::{pin_to, spread};
 use crate::{Backoff, HeapRegion, Patient};
-use shmcast::{Read, Ring, RingConfig, Start};
+use shmcast::{Batch, Read, Ring, RingConfig, Start};
 use std::hint::black_box;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
@@ -41,16 +42,21 @@ pub enum Handoff {
     ShmcastLossy,
     /// shmcast, `Writer::write_with` and a gating `Reader::try_read`.
     ShmcastGating,
+    /// shmcast, a gating reader, batches of [`crate::spsc::BATCH`] both
+    /// ways: `Writer::stage_with` and one `flush` a batch,
+    /// `Reader::try_read_batch` with each payload looked at.
+    ShmcastGatingBatches,
     /// bcast 1.0.0-rc.7, `send` and `receive_next`.
     BcastRc,
 }
 
 impl Handoff {
     /// Every contender.
-    pub const ALL: [Handoff; 4] = [
+    pub const ALL: [Handoff; 5] = [
         Handoff::Bare,
         Handoff::ShmcastLossy,
         Handoff::ShmcastGating,
+        Handoff::ShmcastGatingBatches,
         Handoff::BcastRc,
     ];
 
@@ -60,6 +66,7 @@ impl Handoff {
             Handoff::Bare => "bare/words",
             Handoff::ShmcastLossy => "shmcast/lossy",
             Handoff::ShmcastGating => "shmcast/gating",
+            Handoff::ShmcastGatingBatches => "shmcast/gating-batch-64-both",
             Handoff::BcastRc => "bcast-1.0.0-rc.7",
         }
     }
@@ -139,6 +146,50 @@ impl Handoff {
                                 }
                             }
                             black_box(&buf);
+                        }
+                    },
+                )
+            }
+            Handoff::ShmcastGatingBatches => {
+                let cfg = RingConfig::new(CAPACITY).slots(1);
+                let region = HeapRegion::new(cfg.region_size());
+                let ring = Ring::create(&region, &cfg).expect("create");
+                let mut w = ring.writer().expect("writer");
+                let mut r = ring.gating_reader().expect("gating reader");
+                let mut buf = vec![0u8; BATCH as usize * shmcast::batch_space(msg.len())];
+                turns(
+                    fills,
+                    n,
+                    pin,
+                    || {
+                        move || {
+                            let mut wait = Patient::default();
+                            let mut left = n;
+                            while left > 0 {
+                                let batch = left.min(BATCH);
+                                for _ in 0..batch {
+                                    w.stage_with(0, black_box(msg), &mut wait).expect("stage");
+                                }
+                                w.flush();
+                                left -= batch;
+                            }
+                        }
+                    },
+                    || {
+                        move || {
+                            let mut got = 0;
+                            while got < n {
+                                match r.try_read_batch(&mut buf) {
+                                    Ok(Batch::Messages(batch)) => {
+                                        for (_, payload) in batch {
+                                            black_box(payload);
+                                        }
+                                        got += batch.len() as u64;
+                                    }
+                                    Ok(Batch::Empty) => {}
+                                    other => panic!("a reader of a full turn got {other:?}"),
+                                }
+                            }
                         }
                     },
                 )

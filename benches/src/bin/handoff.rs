@@ -5,7 +5,8 @@
 //! ```text
 //! cargo run --release -p shmcast-benches --bin handoff -- [--rounds 7]
 //!     [--messages 1000000] [--size 32] [--pin 0,1]
-//!     [--only bare/words,shmcast/lossy,shmcast/gating,bcast-1.0.0-rc.7]
+//!     [--only bare/words,shmcast/lossy,shmcast/gating,shmcast/gating-batch-64-both,
+//!             bcast-1.0.0-rc.7]
 //! ```
 //!
 //! The runs are [`shmcast_benches::handoff`]'s: the producer fills half the
