@@ -204,9 +204,12 @@ impl<'a> Writer<'a> {
         };
         // Where the stream stands: the sequence after the newest record.
         // The intent covers the word after the tail once anything was written.
+        // (An intent of 0, as on a ring never written to, bounds nothing:
+        // the tail is held to the limit on its own.)
         let mut sound = tail.is_multiple_of(geo.align)
             && (tail.saturating_add(8) <= intent || intent == 0)
             && intent < layout::POSITION_LIMIT
+            && tail < layout::POSITION_LIMIT
             && head <= tail;
         if sound && tail > 0 {
             // `latest` names the newest record, unless the last producer died

@@ -311,23 +311,33 @@ fn a_head_far_behind_does_not_stall_a_new_producer() {
 }
 
 /// Found by the `hostile` fuzz target: a tail near `u64::MAX` (with a small
-/// intent) let a new producer start there and overflow on its next claim.
+/// intent, or none) let a new producer start there and overflow on its next
+/// claim.
 #[test]
 fn a_tail_near_the_end_of_positions_is_treated_as_damage() {
-    let region = boxed::<SIZE>();
-    let ring = Ring::create(&*region, &RingConfig::new(CAP).slots(2)).unwrap();
-    ring.writer().unwrap().write(b"x").unwrap();
-    // The record at ring offset 0 stays valid: latest points at it, 2^64 - 1024.
-    let latest = u64::MAX - 1023;
-    poke(&region, field::LATEST, latest);
-    poke(&region, field::TAIL, latest + 24);
-    let mut w = ring.take_over(Continuation::Continue);
-    for _ in 0..100 {
-        w.write(&[5; 40]).unwrap();
+    // The record at ring offset 0 stays valid. First `latest` points at it
+    // 2^64 - 1024 and the tail follows it, the intent as the producer left
+    // it; then (found later) `latest` is left at 0, the tail 2^64 - 48 and
+    // the intent 0, as on a ring never written to.
+    let far = u64::MAX - 1023;
+    for (latest, tail, intent) in [(far, far + 24, None), (0, u64::MAX - 47, Some(0))] {
+        let region = boxed::<SIZE>();
+        let ring = Ring::create(&*region, &RingConfig::new(CAP).slots(2)).unwrap();
+        ring.writer().unwrap().write(b"x").unwrap();
+        poke(&region, field::LATEST, latest);
+        poke(&region, field::TAIL, tail);
+        if let Some(intent) = intent {
+            poke(&region, field::TAIL_INTENT, intent);
+        }
+        let mut w = ring.take_over(Continuation::Continue);
+        for _ in 0..100 {
+            w.write(&[5; 40]).unwrap();
+        }
+        assert!(ring.status().tail < 1 << 62, "{:?}", ring.status());
+        let mut r = ring.reader(Start::Oldest).unwrap();
+        let mut buf = [0u8; 64];
+        assert!(r.try_read(&mut buf).is_ok());
     }
-    let mut r = ring.reader(Start::Oldest).unwrap();
-    let mut buf = [0u8; 64];
-    let _ = r.try_read(&mut buf);
 }
 
 /// Found by the `hostile` fuzz target: damaged sequence numbers at the
