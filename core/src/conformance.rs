@@ -817,6 +817,44 @@ pub fn a_gating_batch_reader_frees_room_as_it_reads(make: &Make<'_>) {
     assert_eq!(g.stats().laps, 0);
 }
 
+/// Conformance case: a batch reads on across the end of the ring, where a
+/// record ends the lap exactly and the next lap's first one follows.
+pub fn a_batch_reads_on_across_the_end_of_the_ring(make: &Make<'_>) {
+    const C: usize = 1024;
+    // Payloads that make 64-byte records, sixteen to a lap.
+    for (cfg, len) in [
+        (RingConfig::new(C).slots(1), 48),
+        (RingConfig::new(C).slots(1).checksum(true), 40),
+        (RingConfig::new(C).slots(1).line_aligned(true), 20),
+    ] {
+        let region = make(&cfg);
+        let ring = Ring::create(&*region, &cfg).unwrap();
+        let mut w = ring.writer().unwrap();
+        let mut g = ring.gating_reader().unwrap();
+        let mut buf = [0u8; 8 * crate::batch_space(48)];
+        let mut sent = 0u64;
+        // Twelve records, read; then eight more, from 768 to 1280.
+        for (write, end) in [(12, 768), (8, 1280)] {
+            for _ in 0..write {
+                w.write_tagged(sent as u32, &vec![sent as u8; len]).unwrap();
+                sent += 1;
+            }
+            let first = g.next_seq();
+            let mut got = 0;
+            while let Some(batch) = g.try_read_batch(&mut buf).unwrap().messages() {
+                // The second turn's eight fit `buf` and come as one batch.
+                assert!(write == 12 || batch.len() == 8, "{cfg:?}: {}", batch.len());
+                for (m, payload) in batch {
+                    assert_eq!((m.seq, m.tag), (first + got, (first + got) as u32));
+                    assert_eq!(payload, &vec![m.seq as u8; len][..]);
+                    got += 1;
+                }
+            }
+            assert_eq!((got, g.position()), (write, end), "{cfg:?}");
+        }
+    }
+}
+
 /// Generate one `#[test]` per conformance case, each making its regions
 /// with `$make` (an expression of type `&Make`-compatible closure).
 ///
@@ -832,7 +870,7 @@ macro_rules! conformance_tests {
         $crate::conformance_tests!(@cases (@skip $make; $skip;));
     };
     (@cases ($($head:tt)*)) => {
-        $crate::conformance_tests!($($head)* messages_arrive_in_order_with_seq_and_tag, oversize_message_is_an_error, dropped_claim_publishes_nothing, claims_fill_by_parts_and_check_bounds, staged_records_wait_for_flush, lapped_reader_gets_exact_counts_then_resumes_at_oldest, line_aligned_records_start_on_lines_and_lap_exactly, line_aligned_record_ends_stay_zero_over_laps, a_claim_aborted_inside_a_batch_leaves_it_whole, latest_policy_skips_to_the_newest, fall_behind_tolerance_laps_early, the_head_moves_onto_noted_record_starts, join_points, small_buffer_is_an_error_that_keeps_the_position, pending_iterates_lazily_and_detects_overwritten_handles, one_producer_at_a_time, a_new_producer_continues_or_restarts, restart_is_reported_even_when_the_marker_was_lapped, checksums_catch_every_single_bit_flip, batch_reads_see_what_single_reads_see, a_gating_batch_reader_frees_room_as_it_reads);
+        $crate::conformance_tests!($($head)* messages_arrive_in_order_with_seq_and_tag, oversize_message_is_an_error, dropped_claim_publishes_nothing, claims_fill_by_parts_and_check_bounds, staged_records_wait_for_flush, lapped_reader_gets_exact_counts_then_resumes_at_oldest, line_aligned_records_start_on_lines_and_lap_exactly, line_aligned_record_ends_stay_zero_over_laps, a_claim_aborted_inside_a_batch_leaves_it_whole, latest_policy_skips_to_the_newest, fall_behind_tolerance_laps_early, the_head_moves_onto_noted_record_starts, join_points, small_buffer_is_an_error_that_keeps_the_position, pending_iterates_lazily_and_detects_overwritten_handles, one_producer_at_a_time, a_new_producer_continues_or_restarts, restart_is_reported_even_when_the_marker_was_lapped, checksums_catch_every_single_bit_flip, batch_reads_see_what_single_reads_see, a_gating_batch_reader_frees_room_as_it_reads, a_batch_reads_on_across_the_end_of_the_ring);
     };
     (@each $make:expr; $($name:ident),*) => {
         $(

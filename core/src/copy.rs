@@ -57,35 +57,36 @@ pub(crate) fn copy_out(data: &[AtomicU64], word: usize, dst: &mut [u8]) {
             None => split_word(v, dst),
         }
     } else if dst.len() >= LONG {
-        copy_out_long(data, word, dst);
+        copy_out_long(&data[word..word + dst.len().div_ceil(W)], dst);
     } else {
         copy_out_words(&data[word..word + dst.len().div_ceil(W)], dst);
     }
 }
 
-/// Copy `dst.len() / 8` whole words out of the ring, starting at word
-/// `word`, into `dst`, whose length is a multiple of 8: a message's payload
-/// with the rest of its last word (the record's padding, which the producer
-/// zeroes), for a reader that has room for it. Fewer steps than
-/// [`copy_out`], which stops at the last byte.
-///
-/// The caller has checked that `word + dst.len() / 8 <= data.len()`.
+/// Copy whole words out of the ring, from the start of `words`, into
+/// `dst`, whose length is a multiple of 8: a message's payload with the
+/// rest of its last word (the record's padding, which the producer zeroes),
+/// for a reader that has room for it. Fewer steps than [`copy_out`], which
+/// stops at the last byte. Copies `dst.len() / 8` words, or all of `words`
+/// if there are fewer (which the callers never pass).
 #[inline(always)]
-pub(crate) fn copy_out_whole(data: &[AtomicU64], word: usize, dst: &mut [u8]) {
+pub(crate) fn copy_out_whole(words: &[AtomicU64], dst: &mut [u8]) {
     debug_assert!(dst.len().is_multiple_of(W));
-    if dst.len() >= LONG {
-        copy_out_long(data, word, dst);
+    let (dst, _) = dst.as_chunks_mut::<W>();
+    let words = words.get(..dst.len()).unwrap_or(words);
+    if dst.len() * W >= LONG {
+        copy_out_long(words, dst.as_flattened_mut());
         return;
     }
-    let words = &data[word..word + dst.len() / W];
-    for (w, d) in words.iter().zip(dst.chunks_exact_mut(W)) {
-        d.copy_from_slice(&w.load(Ordering::Relaxed).to_ne_bytes());
+    for (d, w) in dst.iter_mut().zip(words) {
+        *d = w.load(Ordering::Relaxed).to_ne_bytes();
     }
 }
 
+/// A long copy out of `words`, `dst.len().div_ceil(8)` of them (or fewer,
+/// whose bytes are left as they are).
 #[inline(never)]
-fn copy_out_long(data: &[AtomicU64], word: usize, dst: &mut [u8]) {
-    let words = &data[word..word + dst.len().div_ceil(W)];
+fn copy_out_long(words: &[AtomicU64], dst: &mut [u8]) {
     let (words, dst) = wide::copy_out(words, dst);
     copy_out_words(words, dst);
 }
@@ -867,6 +868,12 @@ mod tests {
                 copy_out(&data, first, &mut back[..len]);
                 assert_eq!(&back[..len], &src[..], "len {len}");
                 assert_eq!(back[len], 0x55, "len {len}");
+                // Whole words: the payload and its zeroed rest, no further.
+                let whole = len.div_ceil(8) * 8;
+                let mut words_back = std::vec![0x55u8; whole + 8];
+                copy_out_whole(&data[first..], &mut words_back[..whole]);
+                assert_eq!(&words_back[..whole], &all[at..end], "len {len}");
+                assert!(words_back[whole..].iter().all(|&b| b == 0x55), "len {len}");
             }
         }
     }
