@@ -203,11 +203,17 @@ impl<'a> Writer<'a> {
             wake: None,
         };
         // Where the stream stands: the sequence after the newest record.
-        // The intent covers the word after the tail once anything was written.
-        // (An intent of 0, as on a ring never written to, bounds nothing:
-        // the tail is held to the limit on its own.)
+        // The intent covers the word after the tail once anything was
+        // written, and is at most a ring past it (`raise_intent` publishes
+        // the tail before an intent a ring past it). An intent of 0, as on a
+        // ring never written to, bounds nothing: the tail is held to the
+        // limit on its own. (An intent far past the tail, kept, would have
+        // every reader find itself overwritten until the producer caught up
+        // with it.)
         let mut sound = tail.is_multiple_of(geo.align)
-            && (tail.saturating_add(8) <= intent || intent == 0)
+            && (intent == 0
+                || (tail.saturating_add(8) <= intent
+                    && intent <= tail.saturating_add(geo.capacity)))
             && intent < layout::POSITION_LIMIT
             && tail < layout::POSITION_LIMIT
             && head <= tail;

@@ -340,6 +340,40 @@ fn a_tail_near_the_end_of_positions_is_treated_as_damage() {
     }
 }
 
+/// Found in review: an intent far past the tail was kept by a new producer,
+/// and every reader then found itself overwritten (lapped, or unable to
+/// join) until the producer caught up with it, 2^40 bytes later.
+#[test]
+fn an_intent_far_past_the_tail_is_treated_as_damage() {
+    let region = boxed::<SIZE>();
+    let ring = Ring::create(&*region, &RingConfig::new(CAP).slots(2)).unwrap();
+    let mut w = ring.writer().unwrap();
+    w.write(b"0123456789").unwrap();
+    let status = ring.status();
+    std::mem::forget(w);
+    poke(&region, field::TAIL_INTENT, status.tail + (1 << 40));
+    let mut w = ring.take_over(Continuation::Continue);
+    assert!(ring.status().tail_intent <= ring.status().tail + CAP as u64);
+    let mut r = ring.reader(Start::Tail).unwrap();
+    let mut buf = [0u8; 64];
+    let mut got = 0;
+    for i in 0..20u8 {
+        w.write(&[i; 24]).unwrap();
+        loop {
+            match r.try_read(&mut buf).unwrap() {
+                Read::Message(m) => {
+                    assert_eq!(&buf[..m.len], &[i; 24]);
+                    got += 1;
+                    break;
+                }
+                Read::Restarted { .. } => continue,
+                other => panic!("after the takeover: {other:?}"),
+            }
+        }
+    }
+    assert_eq!(got, 20);
+}
+
 /// Found by the `hostile` fuzz target: damaged sequence numbers at the
 /// resynchronisation point claimed losses that overflowed the reader's totals.
 #[test]
