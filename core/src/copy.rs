@@ -12,8 +12,9 @@
 //! `--cfg shmcast_word_copy` to use only the word loops everywhere, for example
 //! for a ring in uncached memory, where the 16-byte guarantee does not hold.
 //!
-//! Every function here takes the data area as `&[AtomicU64]` and a word index,
-//! and only indexes that slice, so a bad index panics in debug tests rather than
+//! Every function here takes the data area as `&[AtomicU64]` and a word index
+//! (or, [`copy_out_whole`], the words to copy as a slice of it), and only
+//! indexes that slice, so a bad index panics in debug tests rather than
 //! reaching outside the ring; callers check bounds first and never pass one.
 
 use crate::sync::{AtomicU64, Ordering};
@@ -71,7 +72,7 @@ pub(crate) fn copy_out(data: &[AtomicU64], word: usize, dst: &mut [u8]) {
 /// if there are fewer (which the callers never pass).
 #[inline(always)]
 pub(crate) fn copy_out_whole(words: &[AtomicU64], dst: &mut [u8]) {
-    debug_assert!(dst.len().is_multiple_of(W));
+    debug_assert!(dst.len().is_multiple_of(W) && words.len() >= dst.len() / W);
     let (dst, _) = dst.as_chunks_mut::<W>();
     let words = words.get(..dst.len()).unwrap_or(words);
     if dst.len() * W >= LONG {

@@ -374,6 +374,34 @@ fn an_intent_far_past_the_tail_is_treated_as_damage() {
     assert_eq!(got, 20);
 }
 
+/// Found in review: a lossy reader far along the positions (past 2^63)
+/// with the intent damaged to 0 overflowed computing how far a batch may
+/// run.
+#[test]
+fn a_batch_far_along_the_positions_survives_a_zero_intent() {
+    let region = boxed::<SIZE>();
+    let ring = Ring::create(&*region, &RingConfig::new(CAP).slots(2)).unwrap();
+    let mut w = ring.writer().unwrap();
+    for i in 0..5u8 {
+        w.write(&[i; 24]).unwrap();
+    }
+    let status = ring.status();
+    std::mem::forget(w);
+    // The same ring offsets, past 2^63.
+    let far = (1u64 << 63) / CAP as u64 * CAP as u64;
+    poke(&region, field::TAIL, status.tail + far);
+    poke(&region, field::TAIL_INTENT, status.tail_intent + far);
+    poke(&region, field::HEAD, status.head + far);
+    poke(&region, field::LATEST, status.latest + far);
+    let mut r = ring.reader(Start::Oldest).unwrap();
+    assert!(r.position() >= far);
+    poke(&region, field::TAIL_INTENT, 0);
+    let mut buf = [0u8; 4 * shmcast::batch_space(24)];
+    for _ in 0..4 {
+        let _ = r.try_read_batch(&mut buf);
+    }
+}
+
 /// Found by the `hostile` fuzz target: damaged sequence numbers at the
 /// resynchronisation point claimed losses that overflowed the reader's totals.
 #[test]

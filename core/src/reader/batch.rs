@@ -340,9 +340,11 @@ impl Reader<'_> {
             // the check after the copies is what decides.
             let intent = self.ring.hdr.tail_intent.load(Ordering::Relaxed);
             // No gate held, so the tolerance applies as set.
+            // At least the first record, and at most a ring: an intent
+            // behind the cursor (damage; the check after the copies fails
+            // it) must not carry `limit` past a ring from the cursor.
             let margin = (self.cursor + capacity - self.tolerance).saturating_sub(intent);
-            // At least the first record.
-            self.cursor + margin.max(1)
+            self.cursor + margin.clamp(1, capacity)
         };
         // The record's shape as constants, so that the loop keeps fewer
         // values in registers.
@@ -392,7 +394,14 @@ impl Reader<'_> {
         let mut budget = (limit - self.cursor) as i64;
         let mut seq = self.seq;
         // The data area is `capacity / 8` words: the rest of the lap.
-        let mut words = ring.data.get(ring.word_of(self.cursor)..).unwrap_or(&[]);
+        let Some(mut words) = ring.data.get(ring.word_of(self.cursor)..) else {
+            // Not so: a cursor's word is inside the data area.
+            return Run {
+                count: 0,
+                end: self.cursor,
+                used: 0,
+            };
+        };
         let room = buf.len();
         let mut out: &mut [u8] = buf;
         while budget > 0 {
