@@ -619,6 +619,13 @@ mod wide {
 
     /// [`load`] by VEX-encoded 16-byte loads paired into 32-byte stores.
     ///
+    /// A buffer 16 bytes off a 32-byte boundary (as `malloc`'s often are)
+    /// first gets 16 bytes by themselves, so that every 32-byte store after
+    /// them is aligned, and the last 16 bytes by themselves: unaligned, every
+    /// other 32-byte store would straddle two lines (a 4 KiB read, the
+    /// `copy` tool with the buffer placed, took 139-142 ns at 16 bytes off a
+    /// line against 110-116 at a line's start).
+    ///
     /// # Safety
     /// As [`load`], and [`avx()`] returned true.
     #[target_feature(enable = "avx")]
@@ -626,6 +633,58 @@ mod wide {
         debug_assert!(avx());
         let blocks = blocks(words, dst.len());
         if blocks == 0 {
+            return;
+        }
+        if dst.as_ptr().addr() % 32 == 16 {
+            // SAFETY: as below, with `blocks > 0` (checked above): the
+            // accesses are the same 64 * blocks bytes each side, split as
+            // 16 + 64 * (blocks - 1) + 32 + 16. The 64-byte loop runs
+            // `blocks - 1` times (not at all if that is 0: `test`/`jz`); the
+            // 32-byte stores in it and after it start 16 bytes past a
+            // 16-mod-32 address, so they are aligned, which `vmovdqu` does
+            // not need anyway. The 16-byte head and tail are `vmovdqa`
+            // loads from `words` (16-byte aligned: the caller's condition,
+            // and every step below is a multiple of 16) and `vmovdqu`
+            // stores to `dst`.
+            unsafe {
+                core::arch::asm!(
+                    "vmovdqa xmm0, xmmword ptr [{src}]",
+                    "vmovdqu xmmword ptr [{dst}], xmm0",
+                    "add {src}, 16",
+                    "add {dst}, 16",
+                    "test {n}, {n}",
+                    "jz 3f",
+                    "2:",
+                    "vmovdqa xmm0, xmmword ptr [{src}]",
+                    "vmovdqa xmm1, xmmword ptr [{src} + 16]",
+                    "vmovdqa xmm2, xmmword ptr [{src} + 32]",
+                    "vmovdqa xmm3, xmmword ptr [{src} + 48]",
+                    "vinsertf128 ymm0, ymm0, xmm1, 1",
+                    "vinsertf128 ymm2, ymm2, xmm3, 1",
+                    "vmovdqu ymmword ptr [{dst}], ymm0",
+                    "vmovdqu ymmword ptr [{dst} + 32], ymm2",
+                    "add {src}, 64",
+                    "add {dst}, 64",
+                    "dec {n}",
+                    "jnz 2b",
+                    "3:",
+                    "vmovdqa xmm0, xmmword ptr [{src}]",
+                    "vmovdqa xmm1, xmmword ptr [{src} + 16]",
+                    "vinsertf128 ymm0, ymm0, xmm1, 1",
+                    "vmovdqu ymmword ptr [{dst}], ymm0",
+                    "vmovdqa xmm2, xmmword ptr [{src} + 32]",
+                    "vmovdqu xmmword ptr [{dst} + 32], xmm2",
+                    "vzeroupper",
+                    src = inout(reg) words.as_ptr() => _,
+                    dst = inout(reg) dst.as_mut_ptr() => _,
+                    n = inout(reg) blocks - 1 => _,
+                    out("ymm0") _, out("ymm1") _, out("ymm2") _, out("ymm3") _,
+                    out("ymm4") _, out("ymm5") _, out("ymm6") _, out("ymm7") _,
+                    out("ymm8") _, out("ymm9") _, out("ymm10") _, out("ymm11") _,
+                    out("ymm12") _, out("ymm13") _, out("ymm14") _, out("ymm15") _,
+                    options(nostack),
+                );
+            }
             return;
         }
         // SAFETY: as in `load_sse`, and AVX instructions may run (`avx()`:
@@ -936,12 +995,19 @@ mod tests {
                 };
                 assert_eq!(w.load(Ordering::Relaxed), want, "word {i}, {blocks} blocks");
             }
-            for (skew, avx) in [(0, false), (1, false), (0, true), (1, true)] {
+            // The buffer at every offset from a 32-byte boundary the loops
+            // tell apart (and a few they do not).
+            for (at, avx) in [0, 1, 8, 16, 24]
+                .into_iter()
+                .flat_map(|at| [(at, false), (at, true)])
+            {
                 if avx && !wide::avx() {
                     continue;
                 }
-                let mut dst = std::vec![0x5Au8; 64 * blocks + 2];
+                let mut dst = std::vec![0x5Au8; 64 * blocks + 64];
+                let skew = (32 + at - dst.as_ptr().addr() % 32) % 32;
                 let into = &mut dst[skew..skew + 64 * blocks];
+                assert_eq!(into.as_ptr().addr() % 32, at);
                 // SAFETY: as above, into `64 * blocks` bytes; `avx()` held
                 // for the AVX loop.
                 unsafe {
