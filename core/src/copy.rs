@@ -636,16 +636,17 @@ mod wide {
             return;
         }
         if dst.as_ptr().addr() % 32 == 16 {
-            // SAFETY: as below, with `blocks > 0` (checked above): the
-            // accesses are the same 64 * blocks bytes each side, split as
-            // 16 + 64 * (blocks - 1) + 32 + 16. The 64-byte loop runs
-            // `blocks - 1` times (not at all if that is 0: `test`/`jz`); the
-            // 32-byte stores in it and after it start 16 bytes past a
-            // 16-mod-32 address, so they are aligned, which `vmovdqu` does
-            // not need anyway. The 16-byte head and tail are `vmovdqa`
-            // loads from `words` (16-byte aligned: the caller's condition,
-            // and every step below is a multiple of 16) and `vmovdqu`
-            // stores to `dst`.
+            // SAFETY: as the paired loop's SAFETY comment after this
+            // block, except for how the bytes are split and how often its
+            // loop runs. With `blocks > 0` (checked above), the accesses are
+            // the same 64 * blocks bytes each side, split as 16 + 64 *
+            // (blocks - 1) + 32 + 16; the 64-byte loop runs `blocks - 1`
+            // times (not at all if that is 0: `test`/`jz`). Every 32-byte
+            // store starts at `dst + 16 + 32k`, a multiple of 32 (aligned,
+            // which `vmovdqu` does not need anyway). The 16-byte head and
+            // tail are `vmovdqa` loads from `words` (16-byte aligned: the
+            // caller's condition, and every step is a multiple of 16) and
+            // `vmovdqu` stores to `dst`.
             unsafe {
                 core::arch::asm!(
                     "vmovdqa xmm0, xmmword ptr [{src}]",
@@ -961,8 +962,9 @@ mod tests {
         assert_eq!(wide::avx(), avx && wide::documented_vendor());
     }
 
-    /// The assembly itself, against a word-by-word oracle, both alignments
-    /// of the caller's buffer.
+    /// The assembly itself, against a word-by-word oracle, with the
+    /// caller's buffer at 0, 1, 8, 16 and 24 bytes off a 32-byte boundary
+    /// and guard bytes on both sides.
     #[cfg(all(
         target_arch = "x86_64",
         target_feature = "sse2",
@@ -1004,8 +1006,9 @@ mod tests {
                 if avx && !wide::avx() {
                     continue;
                 }
-                let mut dst = std::vec![0x5Au8; 64 * blocks + 64];
-                let skew = (32 + at - dst.as_ptr().addr() % 32) % 32;
+                // At least 32 guard bytes before and after.
+                let mut dst = std::vec![0x5Au8; 64 * blocks + 96];
+                let skew = 32 + (32 + at - dst.as_ptr().addr() % 32) % 32;
                 let into = &mut dst[skew..skew + 64 * blocks];
                 assert_eq!(into.as_ptr().addr() % 32, at);
                 // SAFETY: as above, into `64 * blocks` bytes; `avx()` held
