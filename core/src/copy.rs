@@ -635,75 +635,40 @@ mod wide {
         if blocks == 0 {
             return;
         }
-        if dst.as_ptr().addr() % 32 == 16 {
-            // SAFETY: as the paired loop's SAFETY comment after this
-            // block, except for how the bytes are split and how often its
-            // loop runs. With `blocks > 0` (checked above), the accesses are
-            // the same 64 * blocks bytes each side, split as 16 + 64 *
-            // (blocks - 1) + 32 + 16; the 64-byte loop runs `blocks - 1`
-            // times (not at all if that is 0: `test`/`jz`). Every 32-byte
-            // store starts at `dst + 16 + 32k`, a multiple of 32 (aligned,
-            // which `vmovdqu` does not need anyway). The 16-byte head and
-            // tail are `vmovdqa` loads from `words` (16-byte aligned: the
-            // caller's condition, and every step is a multiple of 16) and
-            // `vmovdqu` stores to `dst`.
-            unsafe {
-                core::arch::asm!(
-                    "vmovdqa xmm0, xmmword ptr [{src}]",
-                    "vmovdqu xmmword ptr [{dst}], xmm0",
-                    "add {src}, 16",
-                    "add {dst}, 16",
-                    "test {n}, {n}",
-                    "jz 3f",
-                    "2:",
-                    "vmovdqa xmm0, xmmword ptr [{src}]",
-                    "vmovdqa xmm1, xmmword ptr [{src} + 16]",
-                    "vmovdqa xmm2, xmmword ptr [{src} + 32]",
-                    "vmovdqa xmm3, xmmword ptr [{src} + 48]",
-                    "vinsertf128 ymm0, ymm0, xmm1, 1",
-                    "vinsertf128 ymm2, ymm2, xmm3, 1",
-                    "vmovdqu ymmword ptr [{dst}], ymm0",
-                    "vmovdqu ymmword ptr [{dst} + 32], ymm2",
-                    "add {src}, 64",
-                    "add {dst}, 64",
-                    "dec {n}",
-                    "jnz 2b",
-                    "3:",
-                    "vmovdqa xmm0, xmmword ptr [{src}]",
-                    "vmovdqa xmm1, xmmword ptr [{src} + 16]",
-                    "vinsertf128 ymm0, ymm0, xmm1, 1",
-                    "vmovdqu ymmword ptr [{dst}], ymm0",
-                    "vmovdqa xmm2, xmmword ptr [{src} + 32]",
-                    "vmovdqu xmmword ptr [{dst} + 32], xmm2",
-                    "vzeroupper",
-                    src = inout(reg) words.as_ptr() => _,
-                    dst = inout(reg) dst.as_mut_ptr() => _,
-                    n = inout(reg) blocks - 1 => _,
-                    out("ymm0") _, out("ymm1") _, out("ymm2") _, out("ymm3") _,
-                    out("ymm4") _, out("ymm5") _, out("ymm6") _, out("ymm7") _,
-                    out("ymm8") _, out("ymm9") _, out("ymm10") _, out("ymm11") _,
-                    out("ymm12") _, out("ymm13") _, out("ymm14") _, out("ymm15") _,
-                    options(nostack),
-                );
-            }
-            return;
-        }
+        // 1 to split off the 16-byte head and the 48-byte tail (a pair and
+        // 16 bytes), in place of one turn of the loop.
+        let peel = usize::from(dst.as_ptr().addr() % 32 == 16);
         // SAFETY: as in `load_sse`, and AVX instructions may run (`avx()`:
         // the CPU has them and the operating system saves their state).
-        // Every ring access is an aligned VEX.128 `vmovdqa`, which the
-        // guarantee names; `vinsertf128` joins two of them in a register and
-        // `vmovdqu` stores 32 bytes to `dst`, private memory, which needs no
-        // alignment (`vmovdqa` needs `words` 16-byte aligned, the caller's
-        // condition, or it faults). `blocks > 0` (checked above), so the
-        // `dec`/`jnz` loop runs `blocks` times. The closing `vzeroupper`
-        // (which spares the SSE code after the block a transition penalty)
-        // clears bits 128 and up of registers 0-15 (ymm, and zmm on AVX-512)
-        // and leaves 16-31 alone; the compiler treats xmmN, ymmN and zmmN as
-        // one register (the Reference's register aliases), so the ymm0-15
-        // outputs declare every bit it clears, and nothing live is lost.
+        // With `blocks > 0` (checked above) the block reads 64 * blocks
+        // bytes from `words` and writes as many to `dst`: 64 * blocks in
+        // the loop, or, with `peel`, 16 + 64 * (blocks - 1) + 48; the loop
+        // runs `blocks - peel` times (not at all if that is 0: `test`/`jz`
+        // before it, `dec`/`jnz` after). Every ring access is an aligned
+        // VEX.128 `vmovdqa` (`words` is 16-byte aligned, the caller's
+        // condition, or it faults, and every step is a multiple of 16),
+        // which the guarantee names; `vinsertf128` joins two of them in a
+        // register and `vmovdqu` stores 32 bytes (or 16) to `dst`, private
+        // memory, which needs no alignment (with `peel`, each 32-byte store
+        // starts at `dst + 16 + 32k`, a multiple of 32). The closing
+        // `vzeroupper`, on the one way out (which spares the SSE code after
+        // the block a transition penalty), clears bits 128 and up of
+        // registers 0-15 (ymm, and zmm on AVX-512) and leaves 16-31 alone;
+        // the compiler treats xmmN, ymmN and zmmN as one register (the
+        // Reference's register aliases), so the ymm0-15 outputs declare
+        // every bit it clears, and nothing live is lost.
         unsafe {
             core::arch::asm!(
+                "test {peel}, {peel}",
+                "jz 2f",
+                "vmovdqa xmm0, xmmword ptr [{src}]",
+                "vmovdqu xmmword ptr [{dst}], xmm0",
+                "add {src}, 16",
+                "add {dst}, 16",
                 "2:",
+                "test {n}, {n}",
+                "jz 3f",
+                "4:",
                 "vmovdqa xmm0, xmmword ptr [{src}]",
                 "vmovdqa xmm1, xmmword ptr [{src} + 16]",
                 "vmovdqa xmm2, xmmword ptr [{src} + 32]",
@@ -715,11 +680,22 @@ mod wide {
                 "add {src}, 64",
                 "add {dst}, 64",
                 "dec {n}",
-                "jnz 2b",
+                "jnz 4b",
+                "3:",
+                "test {peel}, {peel}",
+                "jz 5f",
+                "vmovdqa xmm0, xmmword ptr [{src}]",
+                "vmovdqa xmm1, xmmword ptr [{src} + 16]",
+                "vinsertf128 ymm0, ymm0, xmm1, 1",
+                "vmovdqu ymmword ptr [{dst}], ymm0",
+                "vmovdqa xmm2, xmmword ptr [{src} + 32]",
+                "vmovdqu xmmword ptr [{dst} + 32], xmm2",
+                "5:",
                 "vzeroupper",
                 src = inout(reg) words.as_ptr() => _,
                 dst = inout(reg) dst.as_mut_ptr() => _,
-                n = inout(reg) blocks => _,
+                n = inout(reg) blocks - peel => _,
+                peel = in(reg) peel,
                 out("ymm0") _, out("ymm1") _, out("ymm2") _, out("ymm3") _,
                 out("ymm4") _, out("ymm5") _, out("ymm6") _, out("ymm7") _,
                 out("ymm8") _, out("ymm9") _, out("ymm10") _, out("ymm11") _,
