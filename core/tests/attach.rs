@@ -48,6 +48,21 @@ fn poke<const N: usize>(region: &InlineRegion<N>, offset: usize, value: u64) {
     unsafe { p.write(value.to_le()) }
 }
 
+/// Move a ring's positions `far` bytes on, to the same ring offsets: the
+/// tail, the intent and `latest` as `status` has them, and the head to
+/// `head`.
+fn move_on<const N: usize>(
+    region: &InlineRegion<N>,
+    status: &shmcast::Status,
+    far: u64,
+    head: u64,
+) {
+    poke(region, field::TAIL, status.tail + far);
+    poke(region, field::TAIL_INTENT, status.tail_intent + far);
+    poke(region, field::LATEST, status.latest + far);
+    poke(region, field::HEAD, head);
+}
+
 fn peek_word<const N: usize>(region: &InlineRegion<N>, offset: usize) -> u64 {
     let p = region.base().as_ptr().wrapping_add(offset).cast::<u64>();
     // SAFETY: as in `poke`.
@@ -296,10 +311,7 @@ fn a_head_far_behind_does_not_stall_a_new_producer() {
     std::mem::forget(w);
     // Same ring offsets, 2^40 bytes later; head left at 0.
     let far = (1u64 << 40) / CAP as u64 * CAP as u64;
-    poke(&region, field::TAIL, status.tail + far);
-    poke(&region, field::TAIL_INTENT, status.tail_intent + far);
-    poke(&region, field::LATEST, status.latest + far);
-    poke(&region, field::HEAD, 0);
+    move_on(&region, &status, far, 0);
     let ring = Ring::attach(&*region).unwrap();
     let mut w = ring.take_over(Continuation::Restart);
     for _ in 0..100 {
@@ -389,10 +401,7 @@ fn a_batch_far_along_the_positions_survives_a_zero_intent() {
     std::mem::forget(w);
     // The same ring offsets, past 2^63.
     let far = (1u64 << 63) / CAP as u64 * CAP as u64;
-    poke(&region, field::TAIL, status.tail + far);
-    poke(&region, field::TAIL_INTENT, status.tail_intent + far);
-    poke(&region, field::HEAD, status.head + far);
-    poke(&region, field::LATEST, status.latest + far);
+    move_on(&region, &status, far, status.head + far);
     let mut r = ring.reader(Start::Oldest).unwrap();
     assert!(r.position() >= far);
     poke(&region, field::TAIL_INTENT, 0);
