@@ -16,10 +16,10 @@
 //! transfers.
 
 use crate::bare::WordRing;
-use crate::spsc::BATCH;
+use crate::spsc::{read_a_batch, stage_in_batches, BATCH};
 use crate::tool::{pin_to, spread};
 use crate::{Backoff, HeapRegion, Patient};
-use shmcast::{Batch, Read, Ring, RingConfig, Start};
+use shmcast::{Read, Ring, RingConfig, Start};
 use std::hint::black_box;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
@@ -161,34 +161,12 @@ impl Handoff {
                     fills,
                     n,
                     pin,
-                    || {
-                        move || {
-                            let mut wait = Patient::default();
-                            let mut left = n;
-                            while left > 0 {
-                                let batch = left.min(BATCH);
-                                for _ in 0..batch {
-                                    w.stage_with(0, black_box(msg), &mut wait).expect("stage");
-                                }
-                                w.flush();
-                                left -= batch;
-                            }
-                        }
-                    },
+                    || move || stage_in_batches(&mut w, n, msg, &mut Patient::default()),
                     || {
                         move || {
                             let mut got = 0;
                             while got < n {
-                                match r.try_read_batch(&mut buf) {
-                                    Ok(Batch::Messages(batch)) => {
-                                        for (_, payload) in batch {
-                                            black_box(payload);
-                                        }
-                                        got += batch.len() as u64;
-                                    }
-                                    Ok(Batch::Empty) => {}
-                                    other => panic!("a reader of a full turn got {other:?}"),
-                                }
+                                got += read_a_batch(&mut r, &mut buf);
                             }
                         }
                     },

@@ -54,6 +54,39 @@ use std::time::{Duration, Instant};
 pub const CAPACITY: usize = 256 << 10;
 /// Messages per batch in the batched runs.
 pub const BATCH: u64 = 64;
+
+/// One `Reader::try_read_batch` of a gating reader into `buf`, every
+/// payload looked at: how many messages it read (0: none waiting).
+///
+/// # Panics
+/// On anything else (a lap, a restart, an error), which a gating reader
+/// of one producer never gets.
+pub fn read_a_batch(r: &mut shmcast::Reader<'_>, buf: &mut [u8]) -> u64 {
+    match r.try_read_batch(buf) {
+        Ok(Batch::Messages(batch)) => {
+            for (_, payload) in batch {
+                black_box(payload);
+            }
+            batch.len() as u64
+        }
+        Ok(Batch::Empty) => 0,
+        other => panic!("a gating reader got {other:?}"),
+    }
+}
+
+/// Write `n` copies of `msg` in batches of [`BATCH`]: each staged
+/// (`Writer::stage_with`, waiting through `wait`), one `flush` a batch.
+pub fn stage_in_batches(w: &mut shmcast::Writer<'_>, n: u64, msg: &[u8], wait: &mut Patient) {
+    let mut left = n;
+    while left > 0 {
+        let batch = left.min(BATCH);
+        for _ in 0..batch {
+            w.stage_with(0, black_box(msg), wait).expect("stage");
+        }
+        w.flush();
+        left -= batch;
+    }
+}
 /// The event sizes the disruptor runs are built for.
 pub const DISRUPTOR_SIZES: [usize; 3] = [32, 256, 4096];
 
@@ -373,15 +406,7 @@ fn shmcast_gating(iters: u64, msg: &[u8], how: Gating, pin: Option<[usize; 2]>) 
             let mut w = w;
             let mut wait = Patient::default();
             if matches!(how, Gating::Batch | Gating::Batches) {
-                let mut left = iters;
-                while left > 0 {
-                    let n = left.min(BATCH);
-                    for _ in 0..n {
-                        w.stage_with(0, black_box(msg), &mut wait).expect("stage");
-                    }
-                    w.flush();
-                    left -= n;
-                }
+                stage_in_batches(&mut w, iters, msg, &mut wait);
             } else if how == Gating::Claim {
                 for _ in 0..iters {
                     w.claim_with(msg.len(), &mut wait)
@@ -402,16 +427,12 @@ fn shmcast_gating(iters: u64, msg: &[u8], how: Gating, pin: Option<[usize; 2]>) 
             if how == Gating::Batches {
                 let mut buf = vec![0u8; BATCH as usize * shmcast::batch_space(msg.len())];
                 while got < iters {
-                    match r.try_read_batch(&mut buf) {
-                        Ok(Batch::Messages(batch)) => {
-                            for (_, payload) in batch {
-                                black_box(payload);
-                            }
-                            got += batch.len() as u64;
+                    match read_a_batch(&mut r, &mut buf) {
+                        0 => backoff.snooze(),
+                        n => {
+                            got += n;
                             backoff.reset();
                         }
-                        Ok(Batch::Empty) => backoff.snooze(),
-                        other => panic!("a gating reader got {other:?}"),
                     }
                 }
                 return Instant::now();
