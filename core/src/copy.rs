@@ -68,13 +68,14 @@ pub(crate) fn copy_out(data: &[AtomicU64], word: usize, dst: &mut [u8]) {
 /// `dst`, whose length is a multiple of 8: a message's payload with the
 /// rest of its last word (the record's padding, which the producer zeroes),
 /// for a reader that has room for it. Fewer steps than [`copy_out`], which
-/// stops at the last byte. Copies `dst.len() / 8` words, or all of `words`
-/// if there are fewer (which the callers never pass).
+/// stops at the last byte.
+///
+/// The caller passes exactly `dst.len() / 8` words (a record's payload
+/// words); with fewer, fewer bytes are copied.
 #[inline(always)]
 pub(crate) fn copy_out_whole(words: &[AtomicU64], dst: &mut [u8]) {
-    debug_assert!(dst.len().is_multiple_of(W) && words.len() >= dst.len() / W);
+    debug_assert!(dst.len().is_multiple_of(W) && words.len() == dst.len() / W);
     let (dst, _) = dst.as_chunks_mut::<W>();
-    let words = words.get(..dst.len()).unwrap_or(words);
     if dst.len() * W >= LONG {
         copy_out_long(words, dst.as_flattened_mut());
         return;
@@ -908,7 +909,7 @@ mod tests {
                 // Whole words: the payload and its zeroed rest, no further.
                 let whole = len.div_ceil(8) * 8;
                 let mut words_back = std::vec![0x55u8; whole + 8];
-                copy_out_whole(&data[first..], &mut words_back[..whole]);
+                copy_out_whole(&data[first..first + whole / 8], &mut words_back[..whole]);
                 assert_eq!(&words_back[..whole], &all[at..end], "len {len}");
                 assert!(words_back[whole..].iter().all(|&b| b == 0x55), "len {len}");
             }
