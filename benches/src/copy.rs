@@ -16,6 +16,9 @@ use std::time::{Duration, Instant};
 /// The area every contender copies through.
 pub const CAPACITY: usize = 1 << 20;
 
+/// A cache line: the unit of `--offset`.
+const LINE: usize = 64;
+
 /// A contender's name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Copier {
@@ -102,7 +105,9 @@ impl Default for Arena {
 pub struct Bench {
     size: usize,
     msg: Vec<u8>,
-    buf: Vec<u8>,
+    /// The readers' buffer: `size` bytes of `room` from `buf_at`.
+    room: Vec<u8>,
+    buf_at: usize,
     // Over a leaked region: the writer and reader borrow it for the life
     // of the bench.
     ring: Ring<'static>,
@@ -113,11 +118,24 @@ pub struct Bench {
 
 impl Bench {
     /// A ring of [`CAPACITY`] bytes and an arena as large, for `size`-byte
-    /// messages.
+    /// messages, read into a buffer where the allocator puts it.
     ///
     /// # Panics
     /// If `size` does not fit the ring.
     pub fn new(size: usize) -> Bench {
+        Bench::placed(size, None)
+    }
+
+    /// As [`Bench::new`], with the readers' buffer (both contenders')
+    /// starting `offset` bytes past a 64-byte line if one is given: a
+    /// read's stores into it are split or aligned by where it lies.
+    ///
+    /// # Panics
+    /// If `size` does not fit the ring, or `offset` is 64 or more.
+    pub fn placed(size: usize, offset: Option<usize>) -> Bench {
+        assert!(offset.is_none_or(|o| o < LINE), "an offset within a line");
+        let room = vec![0; size + LINE];
+        let buf_at = offset.map_or(0, |o| (o + LINE - room.as_ptr().addr() % LINE) % LINE);
         let cfg = RingConfig::new(CAPACITY);
         let region: &'static HeapRegion = Box::leak(Box::new(HeapRegion::new(cfg.region_size())));
         let ring = Ring::create(region, &cfg).expect("create");
@@ -127,12 +145,18 @@ impl Bench {
         Bench {
             size,
             msg: vec![7; size],
-            buf: vec![0; size],
+            room,
+            buf_at,
             ring,
             writer,
             reader,
             arena: Arena::new(),
         }
+    }
+
+    /// Bytes past a 64-byte line where the readers' buffer starts.
+    pub fn buffer_offset(&self) -> usize {
+        (self.room.as_ptr().addr() + self.buf_at) % LINE
     }
 
     /// The time `who` takes for `n` messages.
@@ -178,7 +202,8 @@ impl Bench {
             },
             |k| {
                 for _ in 0..k {
-                    let got = self.reader.try_read(black_box(&mut self.buf));
+                    let buf = &mut self.room[self.buf_at..][..self.size];
+                    let got = self.reader.try_read(black_box(buf));
                     assert!(matches!(got, Ok(Read::Message(_))), "{got:?}");
                 }
             },
@@ -198,7 +223,8 @@ impl Bench {
             let t = Instant::now();
             for _ in 0..k {
                 let at = self.arena.next(size);
-                black_box(&mut self.buf[..]).copy_from_slice(self.arena.at(at, size));
+                let buf = &mut self.room[self.buf_at..][..size];
+                black_box(buf).copy_from_slice(self.arena.at(at, size));
             }
             t.elapsed()
         })
@@ -257,5 +283,15 @@ mod tests {
         assert_eq!(b.reader.try_read(&mut buf), Ok(Read::Empty));
         // Both shmcast runs wrote theirs: 300 each.
         assert_eq!(b.writer.next_seq(), 600);
+    }
+
+    #[test]
+    fn a_placed_buffer_starts_where_asked() {
+        for offset in [0, 1, 8, 16, 24, 40, 63] {
+            let mut b = Bench::placed(4096, Some(offset));
+            assert_eq!(b.buffer_offset(), offset);
+            b.run(Copier::ReadShmcast, 20);
+            b.run(Copier::ReadMemcpy, 20);
+        }
     }
 }

@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! cargo run --release -p shmcast-benches --bin copy -- [--rounds 9]
-//!     [--messages 200000] [--size 4096] [--pin 0]
+//!     [--messages 200000] [--size 4096] [--pin 0] [--offset BYTES]
 //!     [--only write/shmcast,write/memcpy,read/shmcast,read/memcpy]
 //! ```
 //!
@@ -14,7 +14,10 @@
 //! contender after another, so on a shared machine their drift can swamp the
 //! difference; here each round runs every contender once, in an order
 //! reversed every other round, and the summary gives medians across rounds
-//! and their range. `--pin C` runs on CPU C.
+//! and their range. `--pin C` runs on CPU C. `--offset B` starts the
+//! readers' buffer (both contenders') B bytes past a 64-byte line, rather
+//! than where the allocator puts it: where a read's stores fall in the
+//! buffer's lines moves its cost.
 
 use shmcast_benches::copy::{Bench, Copier};
 use shmcast_benches::tool::{self, flags, number, only, order, pin_to, spread};
@@ -28,18 +31,30 @@ struct Settings {
     size: usize,
     contenders: Vec<Copier>,
     pin: Option<usize>,
+    offset: Option<usize>,
 }
 
 fn usage() -> String {
     tool::usage(
-        "copy [--rounds N] [--messages N] [--size BYTES] [--pin CPU]",
+        "copy [--rounds N] [--messages N] [--size BYTES] [--pin CPU] [--offset BYTES (0..64)]",
         &Copier::ALL,
         Copier::name,
     )
 }
 
 fn parse(args: &[String]) -> Result<Settings, String> {
-    let f = flags(args, true, &usage())?;
+    // `--offset` is this tool's own; the rest are the shared flags.
+    let mut offset = None;
+    let mut rest = Vec::new();
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        if arg == "--offset" {
+            offset = Some(number("--offset", it.next().map(String::as_str))?);
+        } else {
+            rest.push(arg.clone());
+        }
+    }
+    let f = flags(&rest, true, &usage())?;
     let mut s = Settings {
         rounds: f.rounds.unwrap_or(9),
         messages: f.messages.unwrap_or(200_000),
@@ -50,7 +65,11 @@ fn parse(args: &[String]) -> Result<Settings, String> {
             .as_deref()
             .map(|p| number("--pin", Some(p)))
             .transpose()?,
+        offset,
     };
+    if offset.is_some_and(|o| o >= 64) {
+        return Err("--offset is a place within a 64-byte line: 0 to 63".into());
+    }
     if s.rounds == 0 || s.messages == 0 || s.size == 0 || s.contenders.is_empty() {
         return Err("bad --rounds, --messages, --size or --only".into());
     }
@@ -82,7 +101,7 @@ fn main() -> ExitCode {
     if let Some(cpu) = s.pin {
         pin_to(cpu);
     }
-    let mut bench = Bench::new(s.size);
+    let mut bench = Bench::placed(s.size, s.offset);
     // Warm up each contender once (page faults, frequency), not counted.
     for &c in &s.contenders {
         bench.run(c, (s.messages / 10).max(1));
@@ -98,10 +117,12 @@ fn main() -> ExitCode {
         }
     }
     println!(
-        "\n{}-byte messages ({} rounds x {} messages; ns per message, median across rounds{})\n",
+        "\n{}-byte messages ({} rounds x {} messages, read into a buffer {} bytes past a line{}; ns per message, median across rounds{})\n",
         s.size,
         s.rounds,
         s.messages,
+        bench.buffer_offset(),
+        if s.offset.is_none() { ", where the allocator put it" } else { "" },
         match s.pin {
             Some(cpu) => format!("; on CPU {cpu}"),
             None => String::new(),
