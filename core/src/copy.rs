@@ -390,7 +390,9 @@ pub(crate) fn fill(data: &[AtomicU64], word: usize, offset: usize, len: usize, b
 /// are paired into 32-byte stores to the caller's private buffer, which no
 /// one races with: half the store operations (a 4 KiB read, the two loops
 /// alternated in one process on the development machine, went from
-/// 0.59-0.61x to 0.63-0.67x of `memcpy`'s bandwidth in a slow phase).
+/// 0.59-0.61x to 0.63-0.67x of `memcpy`'s bandwidth in a slow phase). Into
+/// a buffer not 16-byte aligned, each pair of loads is shifted together
+/// (`vpalignr`) into one aligned 16-byte store instead.
 #[cfg(all(
     target_arch = "x86_64",
     target_feature = "sse2",
@@ -423,7 +425,7 @@ mod wide {
     /// They are: the SSE loops.
     const SSE: u8 = 2;
     /// They are, and the operating system saves AVX registers: loads out
-    /// of the ring are paired into 32-byte stores.
+    /// of the ring are paired into 32-byte stores (or shifted together).
     const AVX: u8 = 3;
 
     /// Whether this CPU guarantees aligned 16-byte accesses atomic (its
@@ -618,7 +620,8 @@ mod wide {
         bytes / BLOCK
     }
 
-    /// [`load`] by VEX-encoded 16-byte loads paired into 32-byte stores.
+    /// [`load`] by VEX-encoded 16-byte loads paired into 32-byte stores,
+    /// or, into a buffer not 16-byte aligned, by [`load_avx_shifted`].
     ///
     /// A buffer 16 bytes off a 32-byte boundary (as `malloc`'s often are)
     /// first gets 16 bytes by themselves, so that every 32-byte store after
@@ -636,9 +639,24 @@ mod wide {
         if blocks == 0 {
             return;
         }
-        if dst.as_ptr().addr() % 16 == 8 {
-            // SAFETY: this function's conditions, and `blocks > 0`.
-            unsafe { load_avx_shifted(words, dst, blocks) };
+        let off = dst.as_ptr().addr() % 16;
+        if off != 0 {
+            // The bytes to the buffer's next 16-byte boundary, as a
+            // constant (`vpalignr` takes its shift as an immediate).
+            macro_rules! shifted {
+                ($($h:literal)*) => {
+                    match 16 - off {
+                        // SAFETY: this function's conditions; `blocks`
+                        // is `dst.len() / BLOCK` (`blocks()`), above 0;
+                        // the arm's constant is `16 - off`, in 1..=15.
+                        $($h => unsafe { load_avx_shifted::<$h>(words, dst, blocks) },)*
+                        // 15: `off` is 1.
+                        // SAFETY: as above.
+                        _ => unsafe { load_avx_shifted::<15>(words, dst, blocks) },
+                    }
+                };
+            }
+            shifted!(1 2 3 4 5 6 7 8 9 10 11 12 13 14);
             return;
         }
         // 1 to split off the 16-byte head and the 48-byte tail (a pair and
@@ -711,39 +729,44 @@ mod wide {
         }
     }
 
-    /// [`load_avx`] into a buffer 8 bytes off a 16-byte boundary: each
-    /// 16-byte store takes the high half of one aligned ring load and the
-    /// low half of the next (`vpalignr`), so that it is aligned, between
-    /// the first 8 bytes and the last 8 stored by themselves. Paired into
-    /// 32-byte stores as for other buffers, every other store straddled
-    /// two lines: 0.62-0.64x memcpy on 4 KiB reads (`copy --offset 8`)
-    /// against 0.66-0.81x at a line's start.
+    /// [`load_avx`] into a buffer not 16-byte aligned, `H` bytes short of
+    /// a 16-byte boundary: each 16-byte store takes the last `16 - H`
+    /// bytes of one aligned ring load and the first `H` of the next
+    /// (`vpalignr`), so that it is aligned, between a first and a last
+    /// 16 bytes stored unaligned. Paired into 32-byte stores as for other
+    /// buffers, every other store straddled two lines: 4 KiB reads 1, 4, 8
+    /// or 12 bytes off a line ran at 0.63-0.65x memcpy (`copy --offset`,
+    /// alternated in one phase), 0.65-0.70x so (8 bytes off: 0.70-0.72x).
     ///
     /// # Safety
-    /// As [`load_avx`], and `blocks` is `dst.len() / BLOCK`, at least 1.
+    /// As [`load_avx`]; `blocks` is `dst.len() / BLOCK`, at least 1, and
+    /// `H` is in `1..=15`.
     #[target_feature(enable = "avx")]
-    unsafe fn load_avx_shifted(words: &[AtomicU64], dst: &mut [u8], blocks: usize) {
-        debug_assert!(blocks >= 1 && blocks * BLOCK == dst.len());
+    unsafe fn load_avx_shifted<const H: usize>(words: &[AtomicU64], dst: &mut [u8], blocks: usize) {
+        debug_assert!(blocks >= 1 && blocks * BLOCK == dst.len() && words.len() * W == dst.len());
+        debug_assert!((1..16).contains(&H));
         // SAFETY: as in `load_sse`, and AVX instructions may run (`avx()`).
-        // The block reads `64 * blocks` bytes from `words` and writes as
-        // many to `dst`: 8 first, then 16 at `dst + 8 + 16k` for k below
-        // `4 * blocks - 1` (four a turn of the loop, which runs
+        // The block reads `64 * blocks` bytes from `words`, 16 at a time
+        // (call the 16 at `src + 16k` load k), and writes `dst`'s
+        // `64 * blocks` bytes, each with the run's byte at its offset:
+        // load 0 at `dst`; then, at `dst + H + 16k` for k below
+        // `4 * blocks - 1`, the last `16 - H` bytes of load k and the first
+        // `H` of load k + 1 (four a turn of the loop, which runs
         // `blocks - 1` times, `test`/`jz` before it and `dec`/`jnz` after,
-        // then three), then the last 8 at `dst + 64 * blocks - 8`. Each
-        // 16-byte store holds the high half of the ring's 16 bytes at
-        // `src + 16k` and the low half of those at `src + 16k + 16`: bytes
-        // `8 + 16k` to `24 + 16k` of the run, where it lands. Every ring
-        // access is an aligned VEX.128 `vmovdqa` (`words` is 16-byte
+        // each turn reading the next block's load 0 as its fifth; then
+        // three); then the last load at `dst + 64 * blocks - 16`. The
+        // first and last stores overlap stores of the same bytes. Every
+        // ring access is an aligned VEX.128 `vmovdqa` (`words` is 16-byte
         // aligned, and every step a multiple of 16), which the guarantee
-        // names; the stores go to `dst`, private memory (`vmovdqu`: no
-        // alignment is needed, though each 16-byte store is aligned).
-        // Only VEX.128 instructions write vector registers, zeroing bits
-        // 128 and up of the five named (declared whole: see `load_avx`),
-        // so the upper state stays clean and needs no `vzeroupper`.
+        // names; the stores go to `dst`, private memory (`vmovdqu`; all
+        // but the first and last are 16-byte aligned). Only VEX.128
+        // instructions write vector registers, zeroing bits 128 and up of
+        // the five named (declared whole: see `load_avx`): the block dirties
+        // no upper state, so it needs no `vzeroupper`.
         unsafe {
             core::arch::asm!(
                 "vmovdqa xmm0, xmmword ptr [{src}]",
-                "vmovq qword ptr [{dst}], xmm0",
+                "vmovdqu xmmword ptr [{dst}], xmm0",
                 "test {n}, {n}",
                 "jz 3f",
                 "2:",
@@ -751,14 +774,14 @@ mod wide {
                 "vmovdqa xmm2, xmmword ptr [{src} + 32]",
                 "vmovdqa xmm3, xmmword ptr [{src} + 48]",
                 "vmovdqa xmm4, xmmword ptr [{src} + 64]",
-                "vpalignr xmm0, xmm1, xmm0, 8",
-                "vpalignr xmm1, xmm2, xmm1, 8",
-                "vpalignr xmm2, xmm3, xmm2, 8",
-                "vpalignr xmm3, xmm4, xmm3, 8",
-                "vmovdqu xmmword ptr [{dst} + 8], xmm0",
-                "vmovdqu xmmword ptr [{dst} + 24], xmm1",
-                "vmovdqu xmmword ptr [{dst} + 40], xmm2",
-                "vmovdqu xmmword ptr [{dst} + 56], xmm3",
+                "vpalignr xmm0, xmm1, xmm0, {h}",
+                "vpalignr xmm1, xmm2, xmm1, {h}",
+                "vpalignr xmm2, xmm3, xmm2, {h}",
+                "vpalignr xmm3, xmm4, xmm3, {h}",
+                "vmovdqu xmmword ptr [{dst} + {h}], xmm0",
+                "vmovdqu xmmword ptr [{dst} + {h16}], xmm1",
+                "vmovdqu xmmword ptr [{dst} + {h32}], xmm2",
+                "vmovdqu xmmword ptr [{dst} + {h48}], xmm3",
                 "vmovdqa xmm0, xmm4",
                 "add {src}, 64",
                 "add {dst}, 64",
@@ -768,16 +791,20 @@ mod wide {
                 "vmovdqa xmm1, xmmword ptr [{src} + 16]",
                 "vmovdqa xmm2, xmmword ptr [{src} + 32]",
                 "vmovdqa xmm3, xmmword ptr [{src} + 48]",
-                "vpalignr xmm0, xmm1, xmm0, 8",
-                "vpalignr xmm1, xmm2, xmm1, 8",
-                "vpalignr xmm2, xmm3, xmm2, 8",
-                "vmovdqu xmmword ptr [{dst} + 8], xmm0",
-                "vmovdqu xmmword ptr [{dst} + 24], xmm1",
-                "vmovdqu xmmword ptr [{dst} + 40], xmm2",
-                "vmovhps qword ptr [{dst} + 56], xmm3",
+                "vpalignr xmm0, xmm1, xmm0, {h}",
+                "vpalignr xmm1, xmm2, xmm1, {h}",
+                "vpalignr xmm2, xmm3, xmm2, {h}",
+                "vmovdqu xmmword ptr [{dst} + {h}], xmm0",
+                "vmovdqu xmmword ptr [{dst} + {h16}], xmm1",
+                "vmovdqu xmmword ptr [{dst} + {h32}], xmm2",
+                "vmovdqu xmmword ptr [{dst} + 48], xmm3",
                 src = inout(reg) words.as_ptr() => _,
                 dst = inout(reg) dst.as_mut_ptr() => _,
                 n = inout(reg) blocks - 1 => _,
+                h = const H,
+                h16 = const H + 16,
+                h32 = const H + 32,
+                h48 = const H + 48,
                 out("xmm0") _, out("xmm1") _, out("xmm2") _, out("xmm3") _,
                 out("xmm4") _,
                 options(nostack),
@@ -1019,8 +1046,8 @@ mod tests {
     }
 
     /// The assembly itself, against a word-by-word oracle, with the
-    /// caller's buffer at 0, 1, 8, 16 and 24 bytes off a 32-byte boundary
-    /// (8 and 24 take `load_avx_shifted`, 16 the peeled loop) and guard
+    /// caller's buffer at every place in a 32-byte span (with AVX, all but
+    /// 0 and 16 take `load_avx_shifted`, 16 the peeled loop) and guard
     /// bytes on both sides.
     #[cfg(all(
         target_arch = "x86_64",
@@ -1054,12 +1081,8 @@ mod tests {
                 };
                 assert_eq!(w.load(Ordering::Relaxed), want, "word {i}, {blocks} blocks");
             }
-            // The buffer at every offset from a 32-byte boundary the loops
-            // tell apart (and a few they do not).
-            for (at, avx) in [0, 1, 8, 16, 24]
-                .into_iter()
-                .flat_map(|at| [(at, false), (at, true)])
-            {
+            // The buffer at every offset from a 32-byte boundary.
+            for (at, avx) in (0..32).flat_map(|at| [(at, false), (at, true)]) {
                 if avx && !wide::avx() {
                     continue;
                 }
