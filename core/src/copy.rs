@@ -983,10 +983,20 @@ mod tests {
                     copy_out(&data, 0, &mut out);
                     assert_eq!(out, all);
                     if offset % 8 == 0 {
-                        let mut back = std::vec![0x55u8; len + 1];
-                        copy_out(&data, first + offset / 8, &mut back[..len]);
-                        assert_eq!(&back[..len], &src[..]);
-                        assert_eq!(back[len], 0x55);
+                        // Into a buffer at each place off a 16-byte
+                        // boundary (the wide path aligns its stores by it).
+                        let places: &[usize] = if cfg!(miri) {
+                            &[0, 3]
+                        } else {
+                            &[0, 1, 5, 8, 15]
+                        };
+                        for &d in places {
+                            let mut back = std::vec![0x55u8; len + 32];
+                            let d = d + (16 - back.as_ptr().addr() % 16) % 16;
+                            copy_out(&data, first + offset / 8, &mut back[d..d + len]);
+                            assert_eq!(&back[d..d + len], &src[..], "buffer at {d}");
+                            assert!(back[..d].iter().chain(&back[d + len..]).all(|&b| b == 0x55));
+                        }
                     }
                 }
             }
