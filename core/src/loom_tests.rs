@@ -301,7 +301,12 @@ impl crate::Wait for Yield {
 
 /// The gating handshake: a gating consumer (joined before the producer starts)
 /// loses nothing while the producer laps a 64-byte ring past it, and a lossy
-/// reader beside it sees exact lap counts.
+/// reader beside it sees exact lap counts. The lossy reader reads once: a
+/// message intact, the ring empty, or a lap with its count and the position
+/// after it checked. What a lossy reader reads after a lap is the work of
+/// `loom_one_reader_lapped_while_copying` and `loom_two_readers_wrap_and_lap`;
+/// with a second read here, this model took 393 s of CI's loom step (38 s
+/// now), which runs its models two at a time.
 #[test]
 fn loom_gating_consumer_beside_a_lossy_one() {
     let mut b = loom::model::Builder::new();
@@ -313,7 +318,7 @@ fn loom_gating_consumer_beside_a_lossy_one() {
             std::boxed::Box::leak(std::boxed::Box::new(Parts::plain(64, 1)));
         let mut gating = parts.ring().gating_reader().expect("a free slot");
         let g = thread::spawn(move || gating_reads(&mut gating, 3));
-        let l = thread::spawn(move || lossy_reads(parts.ring(), 2, false));
+        let l = thread::spawn(move || lossy_reads(parts.ring(), 1, false));
         let ring = parts.ring();
         let mut w = ring.writer().unwrap();
         w.set_intent_stride(0);
