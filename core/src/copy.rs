@@ -736,16 +736,19 @@ mod wide {
     /// 16 bytes stored unaligned. Paired into 32-byte stores as for other
     /// buffers, every other store straddled two lines: 4 KiB reads 1, 4, 8
     /// or 12 bytes off a line ran at 0.63-0.65x memcpy (`copy --offset`,
-    /// alternated in one phase), 0.65-0.70x so (8 bytes off: 0.70-0.72x).
+    /// alternated in one phase), 0.65-0.70x so (8 bytes off: 0.69-0.72x,
+    /// over two alternations).
     ///
     /// # Safety
     /// As [`load_avx`]; `blocks` is `dst.len() / BLOCK`, at least 1, and
-    /// `H` is in `1..=15`.
+    /// `H` is in `1..=15`. (That `dst` is `H` bytes short of a 16-byte
+    /// boundary matters for speed only: every store is `vmovdqu`.)
     #[target_feature(enable = "avx")]
     unsafe fn load_avx_shifted<const H: usize>(words: &[AtomicU64], dst: &mut [u8], blocks: usize) {
         debug_assert!(blocks >= 1 && blocks * BLOCK == dst.len() && words.len() * W == dst.len());
-        debug_assert!((1..16).contains(&H));
-        // SAFETY: as in `load_sse`, and AVX instructions may run (`avx()`).
+        debug_assert!((1..16).contains(&H) && (dst.as_ptr().addr() + H).is_multiple_of(16));
+        // SAFETY: as in `load_sse` for the operands and the memory, and AVX
+        // instructions may run (`avx()`).
         // The block reads `64 * blocks` bytes from `words`, 16 at a time
         // (call the 16 at `src + 16k` load k), and writes `dst`'s
         // `64 * blocks` bytes, each with the run's byte at its offset:
@@ -983,8 +986,9 @@ mod tests {
                     copy_out(&data, 0, &mut out);
                     assert_eq!(out, all);
                     if offset % 8 == 0 {
-                        // Into a buffer at each place off a 16-byte
-                        // boundary (the wide path aligns its stores by it).
+                        // Into buffers at several places off a 16-byte
+                        // boundary (the wide path aligns its stores by it;
+                        // `wide_moves_whole_blocks_exactly` tries them all).
                         let places: &[usize] = if cfg!(miri) {
                             &[0, 3]
                         } else {
