@@ -754,42 +754,29 @@ mod wide {
         // `64 * blocks` bytes, each with the run's byte at its offset:
         // load 0 at `dst`; then, at `dst + H + 16k` for k below
         // `4 * blocks - 1`, the last `16 - H` bytes of load k and the first
-        // `H` of load k + 1 (four a turn of the loop, which runs
-        // `blocks - 1` times, `test`/`jz` before it and `dec`/`jnz` after,
-        // each turn reading the next block's load 0 as its fifth; then
-        // three); then the last load at `dst + 64 * blocks - 16`. The
-        // first and last stores overlap stores of the same bytes. Every
-        // ring access is an aligned VEX.128 `vmovdqa` (`words` is 16-byte
-        // aligned, and every step a multiple of 16), which the guarantee
-        // names; the stores go to `dst`, private memory (`vmovdqu`; all
-        // but the first and last are 16-byte aligned). Only VEX.128
-        // instructions write vector registers, zeroing bits 128 and up of
-        // the five named (declared whole: see `load_avx`): the block dirties
-        // no upper state, so it needs no `vzeroupper`.
+        // `H` of load k + 1; then the last load at `dst + 64 * blocks - 16`.
+        // The loop runs `blocks` times (`dec`/`jnz` at its foot; `blocks`
+        // is at least 1), each turn a block's loads 1 to 3 and the three
+        // stores they end; every turn but the first begins (at `2:`) with
+        // its block's load 0 and the store it ends, 16 - H bytes before the
+        // block (`{back}`), so no load reaches past the run. The first and
+        // last stores overlap stores of the same bytes. Every ring access is
+        // an aligned VEX.128 `vmovdqa` (`words` is 16-byte aligned, and
+        // every step a multiple of 16), which the guarantee names; the
+        // stores go to `dst`, private memory (`vmovdqu`; all but the first
+        // and last are 16-byte aligned). Only VEX.128 instructions write
+        // vector registers, zeroing bits 128 and up of the four named
+        // (declared whole: see `load_avx`): the block dirties no upper
+        // state, so it needs no `vzeroupper`.
         unsafe {
             core::arch::asm!(
                 "vmovdqa xmm0, xmmword ptr [{src}]",
                 "vmovdqu xmmword ptr [{dst}], xmm0",
-                "test {n}, {n}",
-                "jz 3f",
+                "jmp 3f",
                 "2:",
-                "vmovdqa xmm1, xmmword ptr [{src} + 16]",
-                "vmovdqa xmm2, xmmword ptr [{src} + 32]",
-                "vmovdqa xmm3, xmmword ptr [{src} + 48]",
-                "vmovdqa xmm4, xmmword ptr [{src} + 64]",
-                "vpalignr xmm0, xmm1, xmm0, {h}",
-                "vpalignr xmm1, xmm2, xmm1, {h}",
-                "vpalignr xmm2, xmm3, xmm2, {h}",
-                "vpalignr xmm3, xmm4, xmm3, {h}",
-                "vmovdqu xmmword ptr [{dst} + {h}], xmm0",
-                "vmovdqu xmmword ptr [{dst} + {h16}], xmm1",
-                "vmovdqu xmmword ptr [{dst} + {h32}], xmm2",
-                "vmovdqu xmmword ptr [{dst} + {h48}], xmm3",
-                "vmovdqa xmm0, xmm4",
-                "add {src}, 64",
-                "add {dst}, 64",
-                "dec {n}",
-                "jnz 2b",
+                "vmovdqa xmm0, xmmword ptr [{src}]",
+                "vpalignr xmm3, xmm0, xmm3, {h}",
+                "vmovdqu xmmword ptr [{dst} - {back}], xmm3",
                 "3:",
                 "vmovdqa xmm1, xmmword ptr [{src} + 16]",
                 "vmovdqa xmm2, xmmword ptr [{src} + 32]",
@@ -800,16 +787,19 @@ mod wide {
                 "vmovdqu xmmword ptr [{dst} + {h}], xmm0",
                 "vmovdqu xmmword ptr [{dst} + {h16}], xmm1",
                 "vmovdqu xmmword ptr [{dst} + {h32}], xmm2",
-                "vmovdqu xmmword ptr [{dst} + 48], xmm3",
+                "add {src}, 64",
+                "add {dst}, 64",
+                "dec {n}",
+                "jnz 2b",
+                "vmovdqu xmmword ptr [{dst} - 16], xmm3",
                 src = inout(reg) words.as_ptr() => _,
                 dst = inout(reg) dst.as_mut_ptr() => _,
-                n = inout(reg) blocks - 1 => _,
+                n = inout(reg) blocks => _,
                 h = const H,
                 h16 = const H + 16,
                 h32 = const H + 32,
-                h48 = const H + 48,
+                back = const 16 - H,
                 out("xmm0") _, out("xmm1") _, out("xmm2") _, out("xmm3") _,
-                out("xmm4") _,
                 options(nostack),
             );
         }
