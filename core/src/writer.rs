@@ -35,11 +35,15 @@
 //! payload and the other header words, makes sure the first word after the
 //! record (the next record's first word) is 0, then stores the first word
 //! with Release. A packed ring's producer stores that 0 as it seals the
-//! record. A line-aligned ring's producer, where records end only on line
-//! boundaries, zeroes the first words of the few lines ahead of the record
-//! after publishing it (and before, where it has not reached them yet): the
-//! publication then stores to no line but the record's own, and the line
-//! after it, which the reader polls next, is left alone.
+//! record; where the record is staged into a batch, the word after it is the
+//! next staged record's first word, or zeroed by the flush before it
+//! publishes the batch (so a staged record costs one store fewer, none of
+//! them readable before the flush). A line-aligned ring's producer, where
+//! records end only on line boundaries, zeroes the first words of the few
+//! lines ahead of the record after publishing it (and before, where it has
+//! not reached them yet): the publication then stores to no line but the
+//! record's own, and the line after it, which the reader polls next, is left
+//! alone.
 //!
 //! A reader waiting at position `p` loads the word at `p` and fences
 //! (Acquire): zero means nothing yet, anything else is the record (or a
@@ -726,10 +730,11 @@ impl<'a> Writer<'a> {
     /// Published at once, the first word goes straight to the ring (nothing
     /// is staged, so nothing is held back); staged, it is held back for the
     /// flush if the record is the batch's first, and stored (Release)
-    /// behind the held one if not. Where the first word is stored, a
-    /// line-aligned ring zeroes the lines ahead after it rather than before
-    /// (see [`Writer::release_clearing`]); behind a held word no reader sees
-    /// either order.
+    /// behind the held one if not. A packed ring's staged record leaves the
+    /// zero after it to the flush (see "Publication"). Where the first word
+    /// is stored, a line-aligned ring zeroes the lines ahead after it rather
+    /// than before (see [`Writer::release_clearing`]); behind a held word no
+    /// reader sees either order.
     #[inline(always)]
     fn seal<const PUBLISH: bool>(
         &mut self,
@@ -751,20 +756,28 @@ impl<'a> Writer<'a> {
         self.latest = rec;
         self.seq = seq.wrapping_add(1);
         self.checkpoints.note(rec);
+        let clears_ahead = self.ring.geo.clears_ahead();
         if !PUBLISH && leads {
             // Held for the flush, which stores it (Release) first of all.
             debug_assert!(self.held == 0);
             self.held = first;
-            self.zero_after(end);
+            if clears_ahead {
+                self.zero_after(end);
+            }
             return seq;
         }
         // Nothing staged before a record published at once, so no first
         // word held back for a flush to store.
         debug_assert!(!PUBLISH || self.held == 0);
-        if self.ring.geo.clears_ahead() {
+        if clears_ahead {
             self.release_clearing(word, end, first);
         } else {
-            copy::store(data, self.ring.word_of(end), 0);
+            // A staged record's end is where the next staged record's first
+            // word goes, or the flush's zero (see `Writer::flush`): no store
+            // here that a later one overwrites before anyone can read it.
+            if PUBLISH {
+                copy::store(data, self.ring.word_of(end), 0);
+            }
             copy::store_release(data, word, first);
         }
         if PUBLISH {
@@ -823,6 +836,12 @@ impl<'a> Writer<'a> {
         // A first word is held back exactly while something is staged.
         debug_assert_eq!(self.held != 0, self.pos != self.published);
         if self.pos != self.published {
+            if !self.ring.geo.clears_ahead() {
+                // The word after the batch's last record, which a packed
+                // ring's `seal` leaves to the flush when it stages: zero
+                // before the batch is published (see "Publication").
+                copy::store(self.ring.data, self.ring.word_of(self.pos), 0);
+            }
             let at = self.ring.word_of(self.published);
             copy::store_release(self.ring.data, at, self.held);
             self.held = 0;
