@@ -8,7 +8,7 @@
 use crate::consumer::SlotLease;
 use crate::copy;
 use crate::error::{JoinError, ReadError};
-use crate::layout::{kind, slot_state};
+use crate::layout::{self, kind, slot_state};
 use crate::ring::{Peek, Record, Ring};
 use crate::sync::{fence, load_acquire, Ordering};
 
@@ -520,7 +520,9 @@ impl<'a> Reader<'a> {
             self.release();
             return Some(Read::Empty);
         }
-        let (len, size) = geo.message_at(pos & geo.mask, w0)?;
+        // No checksums here (see `slow`): the header is two words.
+        let header = layout::RECORD_HEADER as u64;
+        let (len, size) = geo.message_at(header, pos & geo.mask, w0)?;
         // Acquire: see [`Ring::peek`].
         fence(Ordering::Acquire);
         let seq = copy::load(data, word + 1);
@@ -530,7 +532,7 @@ impl<'a> Reader<'a> {
         let len = len as usize;
         let dst = buf.get_mut(..len)?;
         // The header is whole words: the payload starts that many words on.
-        copy::copy_out(data, word + (geo.header / 8) as usize, dst);
+        copy::copy_out(data, word + (header / 8) as usize, dst);
         if self.ring.overwritten_at_cursor(pos, self.tolerance()) {
             return None;
         }

@@ -200,11 +200,15 @@ impl Geometry {
     /// kind is in the top bits and the length under them, so one
     /// subtraction leaves the length of a message and a number past any
     /// message limit for every other kind, an empty word included (the
-    /// limit is below 2^LEN_BITS).
+    /// limit is below 2^LEN_BITS). `header` is the ring's record header in
+    /// bytes, which the caller knows as a constant (the fast paths run only
+    /// on rings without checksums): so the size is computed without loading
+    /// it.
     #[inline(always)]
-    pub(crate) fn message_at(&self, off: u64, w0: u64) -> Option<(u64, u64)> {
+    pub(crate) fn message_at(&self, header: u64, off: u64, w0: u64) -> Option<(u64, u64)> {
+        debug_assert_eq!(header, self.header);
         let len = (w0 as u32).wrapping_sub(kind::MESSAGE << layout::LEN_BITS) as u64;
-        let size = self.record_size(len);
+        let size = layout::record_size(len, header, self.align);
         (len <= self.max_message && size <= self.capacity - off).then_some((len, size))
     }
 }
