@@ -154,12 +154,12 @@ pub(crate) fn copy_in_message(data: &[AtomicU64], word: usize, src: &[u8]) {
     } else if src.len() <= 2 * W {
         // Up to a line, a store per word and no loop; nothing for 0 bytes.
         if !src.is_empty() {
-            copy_in_few::<1>(words(), src);
+            copy_in_few::<1>(data, word, src);
         }
     } else if src.len() <= 4 * W {
-        copy_in_few::<2>(words(), src);
+        copy_in_few::<2>(data, word, src);
     } else if src.len() <= 8 * W {
-        copy_in_few::<4>(words(), src);
+        copy_in_few::<4>(data, word, src);
     } else if src.len() >= LONG {
         copy_in_long(data, word, src);
     } else {
@@ -168,32 +168,35 @@ pub(crate) fn copy_in_message(data: &[AtomicU64], word: usize, src: &[u8]) {
 }
 
 /// Copy a message of `H + 1` to `2 * H` words (9 to 16, 17 to 32 or 33 to
-/// 64 bytes for `H` of 1, 2 or 4) into `words`, one per word of it, with no
-/// loop and no branch: the first `H` words, then the last `H`, which
-/// overlap them where the message is shorter than `2 * H` words (a word
-/// stored twice with the same value, before the record is published). The
-/// last word is the message's last 8 bytes shifted down, the bytes past
-/// the message zero.
+/// 64 bytes for `H` of 1, 2 or 4) into the ring from word `word`, with no
+/// loop and no branch: the first `H` words, then the `H - 1` before the last
+/// word, which overlap them where the message is shorter than `2 * H` words
+/// (a word stored twice with the same value, before the record is
+/// published; the last word's index `t` is at most `2 * H - 1`, so the two
+/// runs leave no gap). The last word is the message's last 8 bytes shifted
+/// down, the bytes past the message zero. Every index is counted from `t`,
+/// so that one check of the ring slice and one of the message's whole words
+/// cover them all.
 #[inline(always)]
-fn copy_in_few<const H: usize>(words: &[AtomicU64], src: &[u8]) {
-    let n = words.len();
-    debug_assert!(n == src.len().div_ceil(W) && (H + 1..=2 * H).contains(&n));
-    let (full, _) = src.as_chunks::<W>();
+fn copy_in_few<const H: usize>(data: &[AtomicU64], word: usize, src: &[u8]) {
+    debug_assert!((H * W + 1..=2 * H * W).contains(&src.len()));
     let Some(last) = src.last_chunk::<W>() else {
         return;
     };
+    // The last word's index, `H` to `2 * H - 1`: the count of words before it.
+    let t = (src.len() - 1) / W;
+    let words = &data[word..][..=t];
+    let (full, _) = src[..t * W].as_chunks::<W>();
     let word = |c: &[u8; W]| u64::from_ne_bytes(*c);
-    // The full words before the last: `n - 1`, at least `H`.
-    let full = &full[..n - 1];
     for i in 0..H {
         words[i].store(word(&full[i]), Ordering::Relaxed);
     }
-    for i in n - 1 - H..n - 1 {
+    for i in t + 1 - H..t {
         words[i].store(word(&full[i]), Ordering::Relaxed);
     }
     let shift = (8 * (W - src.len() % W)) % (8 * W);
     let tail = u64::from_le_bytes(*last) >> shift;
-    words[n - 1].store(u64::from_ne_bytes(tail.to_le_bytes()), Ordering::Relaxed);
+    words[t].store(u64::from_ne_bytes(tail.to_le_bytes()), Ordering::Relaxed);
 }
 
 #[inline(never)]
