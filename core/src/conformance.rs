@@ -589,6 +589,50 @@ pub fn a_new_producer_continues_or_restarts(make: &Make<'_>) {
 }
 
 /// Conformance case.
+///
+/// A producer dies with a batch staged and not flushed; its successor
+/// goes on from the published tail with the same sequence numbers, and
+/// stages records that end exactly where a dead record begins, whose
+/// header carries the very sequence number readers expect next. The
+/// successor's flush zeroes that word before it publishes, so readers
+/// (single and batched) stop there rather than read the dead record.
+pub fn a_dead_producers_unflushed_batch_is_never_read(make: &Make<'_>) {
+    let region = make(&ring_cfg());
+    let ring = Ring::create(&*region, &ring_cfg()).unwrap();
+    let mut w = ring.writer().unwrap();
+    w.write(b"published").unwrap();
+    let mut single = ring.reader(Start::Tail).unwrap();
+    let mut batched = ring.reader(Start::Tail).unwrap();
+    // Three 24-byte records, sequences 1 to 3, never flushed.
+    for i in 0..3u8 {
+        assert_eq!(w.stage(0, &[0xd0 + i; 8]).unwrap(), 1 + u64::from(i));
+    }
+    std::mem::forget(w);
+    let mut w = ring.take_over(Continuation::Continue);
+    // Two records of the same size: they end where the dead third one,
+    // sequence 3, begins.
+    assert_eq!(w.stage(0, &[1; 8]).unwrap(), 1);
+    assert_eq!(w.stage(0, &[2; 8]).unwrap(), 2);
+    w.flush();
+    let expected = [
+        Seen::Message(1, 0, vec![1; 8]),
+        Seen::Message(2, 0, vec![2; 8]),
+    ];
+    let mut seen = Vec::new();
+    drain_single(&mut single, &mut seen);
+    assert_eq!(seen, expected, "single reads");
+    let mut seen = Vec::new();
+    drain_batches(&mut batched, 1024, &mut seen);
+    assert_eq!(seen, expected, "batch reads");
+    // What comes next is read as written.
+    w.write(b"next").unwrap();
+    assert_eq!(
+        read_msg(&mut single, &mut [0u8; 64]),
+        (b"next".to_vec(), 3, 0)
+    );
+}
+
+/// Conformance case.
 pub fn restart_is_reported_even_when_the_marker_was_lapped(make: &Make<'_>) {
     let region = make(&ring_cfg());
     let ring = Ring::create(&*region, &ring_cfg()).unwrap();
@@ -870,7 +914,7 @@ macro_rules! conformance_tests {
         $crate::conformance_tests!(@cases (@skip $make; $skip;));
     };
     (@cases ($($head:tt)*)) => {
-        $crate::conformance_tests!($($head)* messages_arrive_in_order_with_seq_and_tag, oversize_message_is_an_error, dropped_claim_publishes_nothing, claims_fill_by_parts_and_check_bounds, staged_records_wait_for_flush, lapped_reader_gets_exact_counts_then_resumes_at_oldest, line_aligned_records_start_on_lines_and_lap_exactly, line_aligned_record_ends_stay_zero_over_laps, a_claim_aborted_inside_a_batch_leaves_it_whole, latest_policy_skips_to_the_newest, fall_behind_tolerance_laps_early, the_head_moves_onto_noted_record_starts, join_points, small_buffer_is_an_error_that_keeps_the_position, pending_iterates_lazily_and_detects_overwritten_handles, one_producer_at_a_time, a_new_producer_continues_or_restarts, restart_is_reported_even_when_the_marker_was_lapped, checksums_catch_every_single_bit_flip, batch_reads_see_what_single_reads_see, a_gating_batch_reader_frees_room_as_it_reads, a_batch_reads_on_across_the_end_of_the_ring);
+        $crate::conformance_tests!($($head)* messages_arrive_in_order_with_seq_and_tag, oversize_message_is_an_error, dropped_claim_publishes_nothing, claims_fill_by_parts_and_check_bounds, staged_records_wait_for_flush, lapped_reader_gets_exact_counts_then_resumes_at_oldest, line_aligned_records_start_on_lines_and_lap_exactly, line_aligned_record_ends_stay_zero_over_laps, a_claim_aborted_inside_a_batch_leaves_it_whole, latest_policy_skips_to_the_newest, fall_behind_tolerance_laps_early, the_head_moves_onto_noted_record_starts, join_points, small_buffer_is_an_error_that_keeps_the_position, pending_iterates_lazily_and_detects_overwritten_handles, one_producer_at_a_time, a_new_producer_continues_or_restarts, a_dead_producers_unflushed_batch_is_never_read, restart_is_reported_even_when_the_marker_was_lapped, checksums_catch_every_single_bit_flip, batch_reads_see_what_single_reads_see, a_gating_batch_reader_frees_room_as_it_reads, a_batch_reads_on_across_the_end_of_the_ring);
     };
     (@each $make:expr; $($name:ident),*) => {
         $(

@@ -826,8 +826,9 @@ impl<'a> Reader<'a> {
             let ring = self.ring;
             let pos = self.cursor;
             // The header word at the cursor says whether a record is there:
-            // the producer zeroes the word after each record before it
-            // publishes the record, so the shared tail is not read here.
+            // the producer zeroes the word after each record (each batch)
+            // before it publishes the record (the batch), so the shared tail
+            // is not read here.
             match ring.peek(pos) {
                 Peek::Empty => {
                     let intent = ring.intent_after_read();

@@ -35,10 +35,13 @@
 //! payload and the other header words, makes sure the first word after the
 //! record (the next record's first word) is 0, then stores the first word
 //! with Release. A packed ring's producer stores that 0 as it seals the
-//! record; where the record is staged into a batch, the word after it is the
-//! next staged record's first word, or zeroed by the flush before it
-//! publishes the batch (so a staged record costs one store fewer, none of
-//! them readable before the flush). A line-aligned ring's producer, where
+//! record. A batch is published as one (see below), so there the rule holds
+//! for the batch: a record staged on the fast path ([`Writer::seal`]) stores
+//! no 0 after itself, the next staged record's first word going there, and
+//! the flush zeroes the word after the batch's last record before it
+//! publishes the batch (one store fewer a staged record; no reader reaches
+//! those words before the flush, and a lapped reader that loads one is told
+//! by the intent). A line-aligned ring's producer, where
 //! records end only on line boundaries, zeroes the first words of the few
 //! lines ahead of the record after publishing it (and before, where it has
 //! not reached them yet): the publication then stores to no line but the
@@ -49,8 +52,9 @@
 //! (Acquire): zero means nothing yet, anything else is the record (or a
 //! later lap's bytes, which the intent check catches). Stale bytes from an
 //! earlier lap are never mistaken for a record, because the word at every
-//! position a reader can wait at was zeroed before the record that ends there
-//! was published (and the ring's first word at creation), and a reader stands
+//! position a reader can wait at was zeroed, or holds the next record's first
+//! word, before the record (or batch) that ends there was published (and the
+//! ring's first word was zeroed at creation), and a reader stands
 //! there only after synchronising with that publication: it read the record
 //! before (Acquire), or loaded `tail`, `latest` or `head`, which the producer
 //! stores with Release after the records they name. Padding at the end of a
@@ -64,8 +68,13 @@
 //!
 //! A batch stays unpublished until [`Writer::flush`]: the first word of the
 //! first record (or padding) staged since the last flush is held back, so
-//! readers stop there; the flush stores it (Release), then `latest` and
-//! `tail` (Release), once for any number of staged records. Status and
+//! readers stop there; the flush zeroes the word after the batch (on a packed
+//! ring), stores the held word (Release), then `latest` and `tail`
+//! (Release), once for any number of staged records. That order matters
+//! after a producer died with a batch unflushed: its successor goes on from
+//! the tail with the same sequence numbers, and where its own batch ends
+//! on a dead record's start, that record's header carries the sequence a
+//! reader expects next; the zero stops the reader there. Status and
 //! sleeping consumers go by `tail`; joins start at `latest` or `head` and
 //! walk record headers from there.
 
@@ -692,8 +701,9 @@ impl<'a> Writer<'a> {
     /// [`Writer::fast_end`] (before the end of the lap and under the intent,
     /// on a ring without checksums) and, to publish, with nothing staged.
     /// It writes what [`Writer::finish_record`] and then (if `PUBLISH`)
-    /// [`Writer::flush`] write (see [`Writer::seal`] for where the order
-    /// differs).
+    /// [`Writer::flush`] write, but for the order of some stores and, when
+    /// staging on a packed ring, the zero after the record, which the flush
+    /// stores after the batch (see [`Writer::seal`]).
     /// `None`, having written nothing, leaves the message to the general path.
     #[inline(always)]
     fn put_fast<const PUBLISH: bool>(&mut self, tag: u32, msg: &[u8]) -> Option<u64> {
@@ -829,8 +839,9 @@ impl<'a> Writer<'a> {
         Ok(self.finish_message(rec, end, len as u32, tag))
     }
 
-    /// Publish every staged record: the batch's first word (held back
-    /// until now), then `latest` and `tail`.
+    /// Publish every staged record: on a packed ring a zero after the
+    /// batch's last record (see "Publication"), then the batch's first word
+    /// (held back until now), then `latest` and `tail`.
     #[inline]
     pub fn flush(&mut self) {
         // A first word is held back exactly while something is staged.
@@ -896,8 +907,9 @@ impl<'a> Writer<'a> {
     /// record is then sealed without a store to the line after it, the line
     /// a reader polls for the next record; the zeroes go a few lines ahead,
     /// after the publication. (Packed rings zero the word after each record
-    /// as they seal it.) The word after a record is zeroed before the record
-    /// is published either way, which is what "Publication" asks.
+    /// as they seal it, or after each batch as they flush it.) The word
+    /// after a record is zeroed before the record is published either way,
+    /// which is what "Publication" asks.
     #[inline]
     fn clear_to(&mut self, to: u64) {
         let align = self.ring.geo.align;
