@@ -34,14 +34,14 @@
 //! A record is published by its own first header word: the producer writes the
 //! payload and the other header words, makes sure the first word after the
 //! record (the next record's first word) is 0, then stores the first word
-//! with Release. A packed ring's producer stores that 0 as it seals the
-//! record. A batch is published as one (see below), so there the rule holds
-//! for the batch: a record staged on the fast path ([`Writer::seal`]) stores
-//! no 0 after itself, the next staged record's first word going there, and
+//! with Release. A packed ring's producer stores that 0 as it seals a
+//! record it publishes at once. Every other record is published by a flush,
+//! as a batch (see below), so there the rule holds for the batch: a record
+//! stores no 0 after itself, the next record's first word going there, and
 //! the flush zeroes the word after the batch's last record before it
-//! publishes the batch (one store fewer a staged record; no reader reaches
-//! those words before the flush, and a lapped reader that loads one is told
-//! by the intent). A line-aligned ring's producer, where
+//! publishes the batch (no reader reaches those words before the flush, and
+//! a lapped reader that loads one is told by the intent). A line-aligned
+//! ring's producer, where
 //! records end only on line boundaries, zeroes the first words of the few
 //! lines ahead of the record after publishing it (and before, where it has
 //! not reached them yet): the publication then stores to no line but the
@@ -766,20 +766,17 @@ impl<'a> Writer<'a> {
         self.latest = rec;
         self.seq = seq.wrapping_add(1);
         self.checkpoints.note(rec);
-        let clears_ahead = self.ring.geo.clears_ahead();
         if !PUBLISH && leads {
             // Held for the flush, which stores it (Release) first of all.
             debug_assert!(self.held == 0);
             self.held = first;
-            if clears_ahead {
-                self.zero_after(end);
-            }
+            self.clear_ahead_of(end);
             return seq;
         }
         // Nothing staged before a record published at once, so no first
         // word held back for a flush to store.
         debug_assert!(!PUBLISH || self.held == 0);
-        if clears_ahead {
+        if self.ring.geo.clears_ahead() {
             self.release_clearing(word, end, first);
         } else {
             // A staged record's end is where the next staged record's first
@@ -849,8 +846,8 @@ impl<'a> Writer<'a> {
         if self.pos != self.published {
             if !self.ring.geo.clears_ahead() {
                 // The word after the batch's last record, which a packed
-                // ring's `seal` leaves to the flush when it stages: zero
-                // before the batch is published (see "Publication").
+                // ring's records leave to the flush: zero before the batch
+                // is published (see "Publication").
                 copy::store(self.ring.data, self.ring.word_of(self.pos), 0);
             }
             let at = self.ring.word_of(self.published);
@@ -906,10 +903,10 @@ impl<'a> Writer<'a> {
     /// words written): the words where records of this lap will end. A
     /// record is then sealed without a store to the line after it, the line
     /// a reader polls for the next record; the zeroes go a few lines ahead,
-    /// after the publication. (Packed rings zero the word after each record
-    /// as they seal it, or after each batch as they flush it.) The word
-    /// after a record is zeroed before the record is published either way,
-    /// which is what "Publication" asks.
+    /// after the publication. (Packed rings zero the word after a record as
+    /// they seal it to publish at once, or after a batch as they flush it.)
+    /// The word after a record is zeroed before the record is published
+    /// either way, which is what "Publication" asks.
     #[inline]
     fn clear_to(&mut self, to: u64) {
         let align = self.ring.geo.align;
@@ -1017,16 +1014,16 @@ impl<'a> Writer<'a> {
         h
     }
 
-    /// Zero the word after a record that ends at `end` (see "Publication"):
-    /// a packed ring's at once, a line-aligned ring's with the lines ahead
-    /// (see [`Writer::clear_to`]).
+    /// For a record that ends at `end` and that a flush will publish: on a
+    /// line-aligned ring, zero the words where records will end up to a
+    /// few lines ahead (see [`Writer::clear_to`]). A packed ring's word
+    /// after the record is the next staged record's first word, or the
+    /// flush's zero (see "Publication"), so nothing is stored here.
     #[inline(always)]
-    fn zero_after(&mut self, end: u64) {
+    fn clear_ahead_of(&mut self, end: u64) {
         if self.ring.geo.clears_ahead() {
             self.cleared = self.cleared.max(end);
             self.clear_to(end + CLEAR_AHEAD);
-        } else {
-            copy::store(self.ring.data, self.ring.word_of(end), 0);
         }
     }
 
@@ -1041,7 +1038,9 @@ impl<'a> Writer<'a> {
     }
 
     /// Write the header of a filled record (see "Publication"): the other
-    /// header words, a zero after the record, then the first word (Release),
+    /// header words, the lines ahead cleared on a line-aligned ring (a
+    /// packed ring's zero after the record is the next record's first word
+    /// or the flush's), then the first word (Release),
     /// then the padding before the record, if any (Release). The first of
     /// these two words at the writer's position is held back for the next
     /// flush when nothing has been staged since the last one.
@@ -1057,7 +1056,7 @@ impl<'a> Writer<'a> {
             let sum = crate::checksum::in_ring(data, payload, w0, self.seq, len as usize);
             copy::store(data, word + 2, sum.to_le());
         }
-        self.zero_after(end);
+        self.clear_ahead_of(end);
         // The word at the writer's position: the record's, or the padding's.
         let (first_at, first) = if rec == self.pos {
             (word, w0)
