@@ -3,7 +3,8 @@
 //!
 //! ```text
 //! cargo run --release -p shmcast-benches --bin latency -- [--rounds 5] [--messages 200000]
-//!     [--warmup 20000] [--size 32] [--only floor,shmcast,shmcast-line,bcast-rc,bcast-old]
+//!     [--warmup 20000] [--size 32] [--capacity 65536]
+//!     [--only floor,ring-floor,shmcast,shmcast-line,bcast-rc,bcast-old]
 //! ```
 //!
 //! For each round and each contender (alternating, so drift and noise from
@@ -20,6 +21,17 @@
 //! Contenders:
 //! - `floor`: two `AtomicU64` words (plus a timestamp word) on separate cache
 //!   lines of one shared mapping: the least any shared-memory channel costs.
+//! - `ring-floor`: the least a ring of records costs, beside the floor: two
+//!   rings of shmcast's packed record shape (a first word, a sequence word,
+//!   the payload as relaxed 64-bit atomic words) in one shared mapping, each
+//!   record at the next position, published by its first word (Release) and
+//!   polled there (Acquire). Nothing else: no checks of the length or the
+//!   sequence, no lap detection, no padding (a record that would not fit
+//!   before the ring's end goes to its start; both sides know the size), no
+//!   tail, no wake-ups. What shmcast and bcast pay on top of the floor that
+//!   this pays too comes from the shape (each message on lines the reader has
+//!   not polled before, a 48-byte record across a line boundary every other
+//!   message), not from their work.
 //! - `shmcast`: two rings (`ShmRing`), one each way: producer `write`, reader
 //!   `try_read` (sequence, bounds and intent checks on every message).
 //! - `shmcast-line`: the same over rings made with
@@ -43,7 +55,7 @@ use std::process::{Child, Command, ExitCode, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-/// Data bytes of each ring (both directions).
+/// Data bytes of each ring (both directions) unless `--capacity` says.
 const CAPACITY: usize = 64 << 10;
 /// How long either side waits for the other before giving up.
 const TIMEOUT: Duration = Duration::from_secs(20);
@@ -55,6 +67,7 @@ const QUANTILES: [&str; 5] = ["p50", "p90", "p99", "p99.9", "p99.99"];
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
     Floor,
+    RingFloor,
     Shmcast,
     ShmcastLine,
     BcastRc,
@@ -62,8 +75,9 @@ enum Kind {
 }
 
 impl Kind {
-    const ALL: [Kind; 5] = [
+    const ALL: [Kind; 6] = [
         Kind::Floor,
+        Kind::RingFloor,
         Kind::Shmcast,
         Kind::ShmcastLine,
         Kind::BcastRc,
@@ -73,6 +87,7 @@ impl Kind {
     fn name(self) -> &'static str {
         match self {
             Kind::Floor => "floor",
+            Kind::RingFloor => "ring-floor",
             Kind::Shmcast => "shmcast",
             Kind::ShmcastLine => "shmcast-line",
             Kind::BcastRc => "bcast-rc",
@@ -83,6 +98,7 @@ impl Kind {
     fn label(self) -> &'static str {
         match self {
             Kind::Floor => "raw atomic floor",
+            Kind::RingFloor => "bare ring of records",
             Kind::Shmcast => "shmcast",
             Kind::ShmcastLine => "shmcast, line-aligned",
             Kind::BcastRc => "bcast 1.0.0-rc.7",
@@ -102,6 +118,7 @@ struct Settings {
     messages: u64,
     warmup: u64,
     size: usize,
+    capacity: usize,
     kinds: Vec<Kind>,
 }
 
@@ -109,7 +126,8 @@ type Error = Box<dyn std::error::Error>;
 
 fn usage() -> String {
     "usage: latency [--rounds N] [--messages N] [--warmup N] [--size BYTES (16..=4096)] \
-     [--only floor,shmcast,shmcast-line,bcast-rc,bcast-old]"
+     [--capacity BYTES (ring size, a power of two)] \
+     [--only floor,ring-floor,shmcast,shmcast-line,bcast-rc,bcast-old]"
         .to_string()
 }
 
@@ -149,14 +167,21 @@ fn number<T: std::str::FromStr>(flag: &str, value: Option<&String>) -> Result<T,
     shmcast_benches::tool::number(flag, value.map(String::as_str)).map_err(Failure::Usage)
 }
 
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings {
+            rounds: 5,
+            messages: 200_000,
+            warmup: 20_000,
+            size: 32,
+            capacity: CAPACITY,
+            kinds: Kind::ALL.to_vec(),
+        }
+    }
+}
+
 fn parse(args: &[String]) -> Result<Settings, Failure> {
-    let mut s = Settings {
-        rounds: 5,
-        messages: 200_000,
-        warmup: 20_000,
-        size: 32,
-        kinds: Kind::ALL.to_vec(),
-    };
+    let mut s = Settings::default();
     let mut it = args.iter();
     while let Some(flag) = it.next() {
         match flag.as_str() {
@@ -164,6 +189,7 @@ fn parse(args: &[String]) -> Result<Settings, Failure> {
             "--messages" => s.messages = number(flag, it.next())?,
             "--warmup" => s.warmup = number(flag, it.next())?,
             "--size" => s.size = number(flag, it.next())?,
+            "--capacity" => s.capacity = number(flag, it.next())?,
             "--only" => {
                 let list = it
                     .next()
@@ -184,6 +210,11 @@ fn parse(args: &[String]) -> Result<Settings, Failure> {
     }
     if !(STAMP_LEN..=4096).contains(&s.size) || s.rounds == 0 || s.messages == 0 {
         return Err(Failure::Usage("bad --size, --rounds or --messages".into()));
+    }
+    if !s.capacity.is_power_of_two() || !(4096..=1 << 24).contains(&s.capacity) {
+        return Err(Failure::Usage(
+            "--capacity must be a power of two from 4096 to 16 MiB".into(),
+        ));
     }
     Ok(s)
 }
@@ -283,7 +314,8 @@ fn decode(buf: &[u8]) -> (u64, u64) {
 
 // ---------------------------------------------------------------- floor
 
-/// A shared mapping of one page holding the floor's words.
+/// A shared mapping holding the floor's words (one page), or the ring
+/// floor's ready word and rings.
 struct Words {
     map: memmap2::MmapMut,
 }
@@ -295,27 +327,38 @@ impl Words {
     const PONG_TS: usize = 17;
     const READY: usize = 32;
 
+    /// The floor's page.
     fn map(path: &PathBuf, create: bool) -> Result<Words, Error> {
+        Words::map_len(path, create, 4096)
+    }
+
+    /// A mapping of `len` bytes (a multiple of the page size, at least one
+    /// page).
+    fn map_len(path: &PathBuf, create: bool, len: usize) -> Result<Words, Error> {
         let file = std::fs::OpenOptions::new()
             .read(true)
             .write(true)
             .create_new(create)
             .open(path)?;
         if create {
-            file.set_len(4096)?;
+            file.set_len(len as u64)?;
         }
         // SAFETY: `map_mut` needs the file not to be truncated or written
         // through other paths while mapped: it is a private benchmark file in
         // /dev/shm that only this tool's two processes map, both for their
         // whole use of it, and neither resizes it after creation.
         let map = unsafe { memmap2::MmapMut::map_mut(&file)? };
-        if map.len() < 4096 {
+        if map.len() < len.max(4096) {
             return Err("floor mapping is too small".into());
         }
         Ok(Words { map })
     }
 
     fn word(&self, index: usize) -> &AtomicU64 {
+        assert!(
+            index < self.map.len() / 8,
+            "word {index} is past the mapping"
+        );
         let ptr = self
             .map
             .as_ptr()
@@ -325,8 +368,8 @@ impl Words {
         // SAFETY: `AtomicU64::from_ptr` needs
         // - alignment: the mapping is page-aligned and `index * 8` is a
         //   multiple of 8;
-        // - validity for the returned lifetime: `index <= READY` keeps it
-        //   inside the 4096-byte mapping, which lives as long as `self`;
+        // - validity for the returned lifetime: the assertion keeps the
+        //   word inside the mapping, which lives as long as `self`;
         // - no non-atomic access: these words are only ever touched through
         //   atomics, by both processes.
         unsafe { AtomicU64::from_ptr(ptr) }
@@ -363,6 +406,126 @@ impl Side for FloorSide {
             want - 1,
             self.words.word(self.in_ts).load(Ordering::Relaxed),
         ))
+    }
+}
+
+// ---------------------------------------------------------------- ring floor
+
+/// The ring floor's mapping: a page whose first word says the echo process
+/// is ready, then the ping ring, then the pong ring, each `capacity` bytes.
+fn ring_floor_len(capacity: usize) -> usize {
+    4096 + 2 * capacity
+}
+/// The first words of the ping and the pong ring.
+const PING_RING: usize = 4096 / 8;
+fn pong_ring(capacity: usize) -> usize {
+    PING_RING + capacity / 8
+}
+
+/// One side of the ring floor (see the module docs).
+struct RingFloorSide {
+    words: Words,
+    /// First word of the ring this side writes, and of the one it reads.
+    out_ring: usize,
+    in_ring: usize,
+    /// Word offsets in those rings of the next record either way.
+    out_at: usize,
+    in_at: usize,
+    /// Words in each ring.
+    ring_words: usize,
+    /// Messages sent and received so far.
+    sent: u64,
+    received: u64,
+    buf: Vec<u8>,
+}
+
+impl RingFloorSide {
+    fn new(words: Words, (out_ring, in_ring): (usize, usize), s: &Settings) -> RingFloorSide {
+        RingFloorSide {
+            words,
+            out_ring,
+            in_ring,
+            ring_words: s.capacity / 8,
+            out_at: 0,
+            in_at: 0,
+            sent: 0,
+            received: 0,
+            buf: vec![0; s.size],
+        }
+    }
+
+    /// Words a record takes: the first word, the sequence, the payload.
+    fn record_words(&self) -> usize {
+        2 + self.buf.len().div_ceil(8)
+    }
+
+    /// Where a record goes after the one at `at`: the next position, or
+    /// the ring's start when the record would not fit before its end.
+    fn next_at(&self, at: usize) -> usize {
+        let n = self.record_words();
+        if at + n > self.ring_words {
+            0
+        } else {
+            at
+        }
+    }
+}
+
+impl Side for RingFloorSide {
+    #[inline]
+    fn send(&mut self, seq: u64, ts: u64) -> Result<(), Error> {
+        encode(&mut self.buf, seq, ts);
+        let at = self.out_ring + self.next_at(self.out_at);
+        // Whole words, then the rest padded with zeros: no call to memcpy
+        // for a word.
+        let (whole, rest) = self.buf.as_chunks::<8>();
+        for (i, chunk) in whole.iter().enumerate() {
+            self.words
+                .word(at + 2 + i)
+                .store(u64::from_le_bytes(*chunk), Ordering::Relaxed);
+        }
+        if !rest.is_empty() {
+            let mut w = [0u8; 8];
+            for (d, b) in w.iter_mut().zip(rest) {
+                *d = *b;
+            }
+            self.words
+                .word(at + 2 + whole.len())
+                .store(u64::from_le_bytes(w), Ordering::Relaxed);
+        }
+        self.words.word(at + 1).store(self.sent, Ordering::Relaxed);
+        // Nonzero and different from what a lap ago left there.
+        self.words.word(at).store(self.sent + 1, Ordering::Release);
+        self.out_at = at - self.out_ring + self.record_words();
+        self.sent += 1;
+        Ok(())
+    }
+    #[inline]
+    fn recv(&mut self) -> Result<(u64, u64), Error> {
+        let mut spin = Spin::default();
+        let at = self.in_ring + self.next_at(self.in_at);
+        let want = self.received + 1;
+        while self.words.word(at).load(Ordering::Acquire) != want {
+            spin.wait()?;
+        }
+        let (whole, rest) = self.buf.as_chunks_mut::<8>();
+        let n = whole.len();
+        for (i, chunk) in whole.iter_mut().enumerate() {
+            *chunk = self
+                .words
+                .word(at + 2 + i)
+                .load(Ordering::Relaxed)
+                .to_le_bytes();
+        }
+        if !rest.is_empty() {
+            let w = self.words.word(at + 2 + n).load(Ordering::Relaxed);
+            for (d, b) in rest.iter_mut().zip(w.to_le_bytes()) {
+                *d = b;
+            }
+        }
+        self.in_at = at - self.in_ring + self.record_words();
+        self.received += 1;
+        Ok(decode(&self.buf))
     }
 }
 
@@ -500,8 +663,13 @@ fn echo_main(args: &[String]) -> Result<(), Failure> {
         stem: get("--stem")?.clone(),
     };
     let total: u64 = number("--total", Some(get("--total")?))?;
-    let warmup: u64 = number("--warmup", Some(get("--warmup")?))?;
-    let size: usize = number("--size", Some(get("--size")?))?;
+    let s = Settings {
+        warmup: number("--warmup", Some(get("--warmup")?))?,
+        size: number("--size", Some(get("--size")?))?,
+        capacity: number("--capacity", Some(get("--capacity")?))?,
+        ..Settings::default()
+    };
+    let (warmup, size) = (s.warmup, s.size);
     let summary = match kind {
         Kind::Floor => {
             let words = Words::map(&names.path("floor"), false)?;
@@ -514,6 +682,12 @@ fn echo_main(args: &[String]) -> Result<(), Failure> {
                 in_ts: Words::PING_TS,
                 next: 0,
             };
+            echo(&mut side, total, warmup, false)?
+        }
+        Kind::RingFloor => {
+            let words = Words::map_len(&names.path("rings"), false, ring_floor_len(s.capacity))?;
+            words.word(0).store(1, Ordering::Release);
+            let mut side = RingFloorSide::new(words, (pong_ring(s.capacity), PING_RING), &s);
             echo(&mut side, total, warmup, false)?
         }
         Kind::Shmcast | Kind::ShmcastLine => {
@@ -595,6 +769,8 @@ fn spawn_echo(kind: Kind, names: &Names, s: &Settings) -> Result<Child, Error> {
             &s.warmup.to_string(),
             "--size",
             &s.size.to_string(),
+            "--capacity",
+            &s.capacity.to_string(),
         ])
         .stdout(Stdio::piped())
         .spawn()?;
@@ -648,7 +824,7 @@ fn run_one(kind: Kind, s: &Settings, tag: &str) -> Result<Sample, Error> {
 }
 
 fn run_contender(kind: Kind, s: &Settings, names: &Names) -> Result<Sample, Error> {
-    let ring_cfg = RingConfig::new(CAPACITY).line_aligned(kind == Kind::ShmcastLine);
+    let ring_cfg = RingConfig::new(s.capacity).line_aligned(kind == Kind::ShmcastLine);
     match kind {
         Kind::Floor => {
             let words = Words::map(&names.path("floor"), true)?;
@@ -665,6 +841,21 @@ fn run_contender(kind: Kind, s: &Settings, names: &Names) -> Result<Sample, Erro
                 in_ts: Words::PONG_TS,
                 next: 0,
             };
+            let rtt = ping(&mut side, s, false);
+            let oneway = finish(child);
+            Ok(Sample {
+                rtt: rtt?,
+                oneway: oneway?,
+            })
+        }
+        Kind::RingFloor => {
+            let words = Words::map_len(&names.path("rings"), true, ring_floor_len(s.capacity))?;
+            let child = spawn_echo(kind, names, s)?;
+            let mut spin = Spin::default();
+            while words.word(0).load(Ordering::Acquire) != 1 {
+                spin.wait()?;
+            }
+            let mut side = RingFloorSide::new(words, (PING_RING, pong_ring(s.capacity)), s);
             let rtt = ping(&mut side, s, false);
             let oneway = finish(child);
             Ok(Sample {
@@ -690,7 +881,7 @@ fn run_contender(kind: Kind, s: &Settings, names: &Names) -> Result<Sample, Erro
         }
         Kind::BcastRc => {
             use bcast_rc::StorageExt;
-            let size = bcast_rc::HEADER_SIZE + CAPACITY;
+            let size = bcast_rc::HEADER_SIZE + s.capacity;
             let writer = bcast_rc::MmapMutStorage::new(names.path("ping"), size)?.into_writer();
             // Made here, then joined by the echo process as its producer.
             drop(bcast_rc::MmapMutStorage::new(names.path("pong"), size)?.into_writer());
@@ -708,7 +899,7 @@ fn run_contender(kind: Kind, s: &Settings, names: &Names) -> Result<Sample, Erro
             })
         }
         Kind::BcastOld => {
-            let size = bcast_old::HEADER_SIZE + CAPACITY;
+            let size = bcast_old::HEADER_SIZE + s.capacity;
             let writer = bcast_old::MappedWriter::new(names.path("ping"), size)?;
             drop(bcast_old::MappedWriter::new(names.path("pong"), size)?);
             let reader = bcast_old::MappedReader::new(names.path("pong"))?;
