@@ -4,7 +4,7 @@
 //! ```text
 //! cargo run --release -p shmcast-benches --bin latency -- [--rounds 5] [--messages 200000]
 //!     [--warmup 20000] [--size 32] [--capacity 65536]
-//!     [--only floor,ring-floor,shmcast,shmcast-line,bcast-rc,bcast-old]
+//!     [--only floor,ring-floor,ring-floor-line,shmcast,shmcast-line,bcast-rc,bcast-old]
 //! ```
 //!
 //! For each round and each contender (alternating, so drift and noise from
@@ -32,6 +32,8 @@
 //!   this pays too comes from the shape (each message on lines the reader has
 //!   not polled before, a 48-byte record across a line boundary every other
 //!   message), not from their work.
+//! - `ring-floor-line`: the same with every record rounded up to whole
+//!   64-byte lines, the shape of `shmcast-line`.
 //! - `shmcast`: two rings (`ShmRing`), one each way: producer `write`, reader
 //!   `try_read` (sequence, bounds and intent checks on every message).
 //! - `shmcast-line`: the same over rings made with
@@ -68,6 +70,7 @@ const QUANTILES: [&str; 5] = ["p50", "p90", "p99", "p99.9", "p99.99"];
 enum Kind {
     Floor,
     RingFloor,
+    RingFloorLine,
     Shmcast,
     ShmcastLine,
     BcastRc,
@@ -75,9 +78,10 @@ enum Kind {
 }
 
 impl Kind {
-    const ALL: [Kind; 6] = [
+    const ALL: [Kind; 7] = [
         Kind::Floor,
         Kind::RingFloor,
+        Kind::RingFloorLine,
         Kind::Shmcast,
         Kind::ShmcastLine,
         Kind::BcastRc,
@@ -88,6 +92,7 @@ impl Kind {
         match self {
             Kind::Floor => "floor",
             Kind::RingFloor => "ring-floor",
+            Kind::RingFloorLine => "ring-floor-line",
             Kind::Shmcast => "shmcast",
             Kind::ShmcastLine => "shmcast-line",
             Kind::BcastRc => "bcast-rc",
@@ -99,6 +104,7 @@ impl Kind {
         match self {
             Kind::Floor => "raw atomic floor",
             Kind::RingFloor => "bare ring of records",
+            Kind::RingFloorLine => "bare ring, line-aligned",
             Kind::Shmcast => "shmcast",
             Kind::ShmcastLine => "shmcast, line-aligned",
             Kind::BcastRc => "bcast 1.0.0-rc.7",
@@ -127,7 +133,7 @@ type Error = Box<dyn std::error::Error>;
 fn usage() -> String {
     "usage: latency [--rounds N] [--messages N] [--warmup N] [--size BYTES (16..=4096)] \
      [--capacity BYTES (ring size, a power of two)] \
-     [--only floor,ring-floor,shmcast,shmcast-line,bcast-rc,bcast-old]"
+     [--only floor,ring-floor,ring-floor-line,shmcast,shmcast-line,bcast-rc,bcast-old]"
         .to_string()
 }
 
@@ -433,6 +439,9 @@ struct RingFloorSide {
     in_at: usize,
     /// Words in each ring.
     ring_words: usize,
+    /// Words a record takes: the first word, the sequence, the payload,
+    /// rounded up to whole lines for `ring-floor-line`.
+    record_words: usize,
     /// Messages sent and received so far.
     sent: u64,
     received: u64,
@@ -440,12 +449,21 @@ struct RingFloorSide {
 }
 
 impl RingFloorSide {
-    fn new(words: Words, (out_ring, in_ring): (usize, usize), s: &Settings) -> RingFloorSide {
+    fn new(
+        words: Words,
+        (out_ring, in_ring): (usize, usize),
+        s: &Settings,
+        line: bool,
+    ) -> RingFloorSide {
+        let record_words = 2 + s.size.div_ceil(8);
+        // A line is 8 words; the rings start on page boundaries.
+        let align = if line { 8 } else { 1 };
         RingFloorSide {
             words,
             out_ring,
             in_ring,
             ring_words: s.capacity / 8,
+            record_words: record_words.next_multiple_of(align),
             out_at: 0,
             in_at: 0,
             sent: 0,
@@ -454,16 +472,10 @@ impl RingFloorSide {
         }
     }
 
-    /// Words a record takes: the first word, the sequence, the payload.
-    fn record_words(&self) -> usize {
-        2 + self.buf.len().div_ceil(8)
-    }
-
     /// Where a record goes after the one at `at`: the next position, or
     /// the ring's start when the record would not fit before its end.
     fn next_at(&self, at: usize) -> usize {
-        let n = self.record_words();
-        if at + n > self.ring_words {
+        if at + self.record_words > self.ring_words {
             0
         } else {
             at
@@ -496,7 +508,7 @@ impl Side for RingFloorSide {
         self.words.word(at + 1).store(self.sent, Ordering::Relaxed);
         // Nonzero and different from what a lap ago left there.
         self.words.word(at).store(self.sent + 1, Ordering::Release);
-        self.out_at = at - self.out_ring + self.record_words();
+        self.out_at = at - self.out_ring + self.record_words;
         self.sent += 1;
         Ok(())
     }
@@ -523,7 +535,7 @@ impl Side for RingFloorSide {
                 *d = b;
             }
         }
-        self.in_at = at - self.in_ring + self.record_words();
+        self.in_at = at - self.in_ring + self.record_words;
         self.received += 1;
         Ok(decode(&self.buf))
     }
@@ -684,10 +696,11 @@ fn echo_main(args: &[String]) -> Result<(), Failure> {
             };
             echo(&mut side, total, warmup, false)?
         }
-        Kind::RingFloor => {
+        Kind::RingFloor | Kind::RingFloorLine => {
             let words = Words::map_len(&names.path("rings"), false, ring_floor_len(s.capacity))?;
             words.word(0).store(1, Ordering::Release);
-            let mut side = RingFloorSide::new(words, (pong_ring(s.capacity), PING_RING), &s);
+            let line = kind == Kind::RingFloorLine;
+            let mut side = RingFloorSide::new(words, (pong_ring(s.capacity), PING_RING), &s, line);
             echo(&mut side, total, warmup, false)?
         }
         Kind::Shmcast | Kind::ShmcastLine => {
@@ -848,14 +861,15 @@ fn run_contender(kind: Kind, s: &Settings, names: &Names) -> Result<Sample, Erro
                 oneway: oneway?,
             })
         }
-        Kind::RingFloor => {
+        Kind::RingFloor | Kind::RingFloorLine => {
             let words = Words::map_len(&names.path("rings"), true, ring_floor_len(s.capacity))?;
             let child = spawn_echo(kind, names, s)?;
             let mut spin = Spin::default();
             while words.word(0).load(Ordering::Acquire) != 1 {
                 spin.wait()?;
             }
-            let mut side = RingFloorSide::new(words, (PING_RING, pong_ring(s.capacity)), s);
+            let line = kind == Kind::RingFloorLine;
+            let mut side = RingFloorSide::new(words, (PING_RING, pong_ring(s.capacity)), s, line);
             let rtt = ping(&mut side, s, false);
             let oneway = finish(child);
             Ok(Sample {
@@ -954,6 +968,7 @@ fn table(title: &str, s: &Settings, results: &[(Kind, Vec<Summary>)]) {
     let p50_of = |kind: Kind| med.iter().find(|m| m.0 == kind).map(|m| m.1.q[0]);
     let floor = p50_of(Kind::Floor);
     let bcast = p50_of(Kind::BcastRc);
+    let floor_rounds = results.iter().find(|r| r.0 == Kind::Floor).map(|r| &r.1);
     println!(
         "\n{title} ({} bytes, {} rounds x {} messages; ns, median across rounds)\n",
         s.size, s.rounds, s.messages
@@ -962,20 +977,51 @@ fn table(title: &str, s: &Settings, results: &[(Kind, Vec<Summary>)]) {
     for name in QUANTILES {
         print!(" {name} |");
     }
-    println!(" max | p50 range | p50 / floor | p50 / bcast-rc |");
-    println!("|---|{}---|---|---|---|", "---|".repeat(QUANTILES.len()));
-    for (kind, m, lo, hi) in &med {
+    println!(" max | p50 range | p50 / floor | p50 / floor by round | p50 / bcast-rc |");
+    println!(
+        "|---|{}---|---|---|---|---|",
+        "---|".repeat(QUANTILES.len())
+    );
+    for ((kind, m, lo, hi), (_, rounds)) in med.iter().zip(results) {
         print!("| {} |", kind.label());
         for v in m.q {
             print!(" {v} |");
         }
         println!(
-            " {} | {lo}-{hi} | {} | {} |",
+            " {} | {lo}-{hi} | {} | {} | {} |",
             m.max,
             ratio(m.q[0], floor),
+            by_round(rounds, floor_rounds),
             ratio(m.q[0], bcast)
         );
     }
+}
+
+/// The p50 of each round over the floor's in the same round: their median
+/// and range. The machine's phases can move every contender 2-5x between
+/// rounds of one run, so a ratio of medians across rounds may set one
+/// phase against another; contenders within a round run one after the
+/// other.
+fn by_round(rounds: &[Summary], floor: Option<&Vec<Summary>>) -> String {
+    let Some(floor) = floor else {
+        return "-".into();
+    };
+    let mut r: Vec<f64> = rounds
+        .iter()
+        .zip(floor)
+        .filter(|(_, f)| f.q[0] > 0)
+        .map(|(c, f)| c.q[0] as f64 / f.q[0] as f64)
+        .collect();
+    if r.is_empty() {
+        return "-".into();
+    }
+    r.sort_by(f64::total_cmp);
+    format!(
+        "{:.2}x ({:.2}-{:.2}x)",
+        r[r.len() / 2],
+        r[0],
+        r[r.len() - 1]
+    )
 }
 
 fn parent_main(args: &[String]) -> Result<(), Failure> {
