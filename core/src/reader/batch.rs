@@ -444,11 +444,20 @@ impl Reader<'_> {
                 break;
             }
             // The payload's whole words, which the record holds (its size
-            // is the header and the payload rounded up to 8, at least).
-            let n = len.div_ceil(8) as usize;
-            let Some(payload) = record.get(header as usize / 8..).and_then(|p| p.get(..n)) else {
+            // is the header and the payload rounded up to 8, at least). On
+            // a packed ring they are exactly the words after the header (the
+            // header is whole words), with no count to check.
+            let after_header = record.get(header as usize / 8..);
+            let payload = if ALIGN == layout::RECORD_ALIGN as u64 {
+                after_header
+            } else {
+                after_header.and_then(|p| p.get(..len.div_ceil(8) as usize))
+            };
+            let Some(payload) = payload else {
                 break;
             };
+            let n = payload.len();
+            debug_assert_eq!(n as u64, len.div_ceil(8));
             // A frame word and those words; `len` is below 2^29, so no
             // overflow.
             let space = FRAME + n * 8;
