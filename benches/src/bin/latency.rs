@@ -31,7 +31,9 @@
 //!   tail, no wake-ups. What shmcast and bcast pay on top of the floor that
 //!   this pays too comes from the shape (each message on lines the reader has
 //!   not polled before, a 48-byte record across a line boundary every other
-//!   message), not from their work.
+//!   message), not from their work. Its copies are word loops: for messages
+//!   of 128 bytes and more, which shmcast copies 16 bytes at a time, it is
+//!   no floor.
 //! - `ring-floor-line`: the same with every record rounded up to whole
 //!   64-byte lines, the shape of `shmcast-line`.
 //! - `shmcast`: two rings (`ShmRing`), one each way: producer `write`, reader
@@ -222,6 +224,13 @@ fn parse(args: &[String]) -> Result<Settings, Failure> {
             "--capacity must be a power of two from 4096 to 16 MiB".into(),
         ));
     }
+    // A record of the bare rings, rounded up to whole lines, in at most a
+    // quarter of the ring (shmcast's rings refuse longer messages too).
+    if (2 + s.size.div_ceil(8)).next_multiple_of(8) * 8 * 4 > s.capacity {
+        return Err(Failure::Usage(
+            "--size must leave room for four messages in --capacity".into(),
+        ));
+    }
     Ok(s)
 }
 
@@ -323,7 +332,10 @@ fn decode(buf: &[u8]) -> (u64, u64) {
 /// A shared mapping holding the floor's words (one page), or the ring
 /// floor's ready word and rings.
 struct Words {
-    map: memmap2::MmapMut,
+    /// `MmapRaw`, not `MmapMut`: its pointer is the one `mmap` returned,
+    /// while `MmapMut::as_ptr` goes through `Deref` to a `&[u8]`, through
+    /// which no write may go (as `shmcast_linux`'s `MapRegion` does).
+    map: memmap2::MmapRaw,
 }
 
 impl Words {
@@ -349,11 +361,7 @@ impl Words {
         if create {
             file.set_len(len as u64)?;
         }
-        // SAFETY: `map_mut` needs the file not to be truncated or written
-        // through other paths while mapped: it is a private benchmark file in
-        // /dev/shm that only this tool's two processes map, both for their
-        // whole use of it, and neither resizes it after creation.
-        let map = unsafe { memmap2::MmapMut::map_mut(&file)? };
+        let map = memmap2::MmapRaw::map_raw(&file)?;
         if map.len() < len.max(4096) {
             return Err("floor mapping is too small".into());
         }
@@ -365,17 +373,15 @@ impl Words {
             index < self.map.len() / 8,
             "word {index} is past the mapping"
         );
-        let ptr = self
-            .map
-            .as_ptr()
-            .cast_mut()
-            .wrapping_add(index * 8)
-            .cast::<u64>();
+        let ptr = self.map.as_mut_ptr().wrapping_add(index * 8).cast::<u64>();
         // SAFETY: `AtomicU64::from_ptr` needs
         // - alignment: the mapping is page-aligned and `index * 8` is a
         //   multiple of 8;
         // - validity for the returned lifetime: the assertion keeps the
-        //   word inside the mapping, which lives as long as `self`;
+        //   word inside the mapping, which lives as long as `self` (the
+        //   pointer is `mmap`'s, with provenance over all of it, readable
+        //   and writable); the file is private to this tool's two
+        //   processes, which never resize it while mapped;
         // - no non-atomic access: these words are only ever touched through
         //   atomics, by both processes.
         unsafe { AtomicU64::from_ptr(ptr) }
