@@ -51,6 +51,7 @@
 
 use hdrhistogram::Histogram;
 use shmcast::{Read, RingConfig, Start};
+use shmcast_benches::bare::{load_payload, store_payload};
 use shmcast_linux::bench::{latency_histogram, now_ns, percentiles, STAMP_LEN};
 use shmcast_linux::{Location, Options, ShmRing};
 use std::io::{BufRead, BufReader};
@@ -368,23 +369,24 @@ impl Words {
         Ok(Words { map })
     }
 
+    /// The whole mapping as atomic words.
+    fn all(&self) -> &[AtomicU64] {
+        let ptr = self.map.as_mut_ptr().cast::<AtomicU64>();
+        // SAFETY: `slice::from_raw_parts` needs
+        // - alignment: the mapping is page-aligned;
+        // - validity for the returned lifetime: `len() / 8` words lie inside
+        //   the mapping, which lives as long as `self` (the pointer is
+        //   `mmap`'s, with provenance over all of it, readable and writable,
+        //   its bytes initialised by the file); the file is private to this
+        //   tool's two processes, which never resize it while mapped;
+        // - no mutation but through the `AtomicU64`s' own interior
+        //   mutability: both processes only ever touch these words through
+        //   atomics.
+        unsafe { std::slice::from_raw_parts(ptr, self.map.len() / 8) }
+    }
+
     fn word(&self, index: usize) -> &AtomicU64 {
-        assert!(
-            index < self.map.len() / 8,
-            "word {index} is past the mapping"
-        );
-        let ptr = self.map.as_mut_ptr().wrapping_add(index * 8).cast::<u64>();
-        // SAFETY: `AtomicU64::from_ptr` needs
-        // - alignment: the mapping is page-aligned and `index * 8` is a
-        //   multiple of 8;
-        // - validity for the returned lifetime: the assertion keeps the
-        //   word inside the mapping, which lives as long as `self` (the
-        //   pointer is `mmap`'s, with provenance over all of it, readable
-        //   and writable); the file is private to this tool's two
-        //   processes, which never resize it while mapped;
-        // - no non-atomic access: these words are only ever touched through
-        //   atomics, by both processes.
-        unsafe { AtomicU64::from_ptr(ptr) }
+        &self.all()[index]
     }
 }
 
@@ -494,26 +496,11 @@ impl Side for RingFloorSide {
     fn send(&mut self, seq: u64, ts: u64) -> Result<(), Error> {
         encode(&mut self.buf, seq, ts);
         let at = self.out_ring + self.next_at(self.out_at);
-        // Whole words, then the rest padded with zeros: no call to memcpy
-        // for a word.
-        let (whole, rest) = self.buf.as_chunks::<8>();
-        for (i, chunk) in whole.iter().enumerate() {
-            self.words
-                .word(at + 2 + i)
-                .store(u64::from_le_bytes(*chunk), Ordering::Relaxed);
-        }
-        if !rest.is_empty() {
-            let mut w = [0u8; 8];
-            for (d, b) in w.iter_mut().zip(rest) {
-                *d = *b;
-            }
-            self.words
-                .word(at + 2 + whole.len())
-                .store(u64::from_le_bytes(w), Ordering::Relaxed);
-        }
-        self.words.word(at + 1).store(self.sent, Ordering::Relaxed);
+        let record = &self.words.all()[at..at + self.record_words];
+        store_payload(&record[2..], &self.buf);
+        record[1].store(self.sent, Ordering::Relaxed);
         // Nonzero and different from what a lap ago left there.
-        self.words.word(at).store(self.sent + 1, Ordering::Release);
+        record[0].store(self.sent + 1, Ordering::Release);
         self.out_at = at - self.out_ring + self.record_words;
         self.sent += 1;
         Ok(())
@@ -526,21 +513,10 @@ impl Side for RingFloorSide {
         while self.words.word(at).load(Ordering::Acquire) != want {
             spin.wait()?;
         }
-        let (whole, rest) = self.buf.as_chunks_mut::<8>();
-        let n = whole.len();
-        for (i, chunk) in whole.iter_mut().enumerate() {
-            *chunk = self
-                .words
-                .word(at + 2 + i)
-                .load(Ordering::Relaxed)
-                .to_le_bytes();
-        }
-        if !rest.is_empty() {
-            let w = self.words.word(at + 2 + n).load(Ordering::Relaxed);
-            for (d, b) in rest.iter_mut().zip(w.to_le_bytes()) {
-                *d = b;
-            }
-        }
+        load_payload(
+            &self.words.all()[at + 2..at + self.record_words],
+            &mut self.buf,
+        );
         self.in_at = at - self.in_ring + self.record_words;
         self.received += 1;
         Ok(decode(&self.buf))
