@@ -122,6 +122,44 @@ pub fn order(round: usize, n: usize) -> Vec<usize> {
     order
 }
 
+/// Print a table's title line, then the machine it was measured on (the
+/// CPU model and the CPUs this process may use), then a blank line: a
+/// figure copied out of a run carries the machine with it.
+pub fn title(title: &str) {
+    println!("\n{title}\nmachine: {}\n", machine());
+}
+
+/// The CPU model (the first CPU's `model name` in `/proc/cpuinfo`, with its
+/// family and model numbers, which a virtual machine's bare "AMD EPYC" or
+/// "Intel Xeon" leaves out; "unknown CPU" where there is none) and how many
+/// CPUs this process may run on.
+pub fn machine() -> String {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
+    format!("{}, {cpus} CPUs", cpu_model(&cpuinfo))
+}
+
+/// The first CPU's model in the text of `/proc/cpuinfo`.
+fn cpu_model(cpuinfo: &str) -> String {
+    // The first CPU's fields, up to the blank line before the next.
+    let field = |name: &str| {
+        cpuinfo
+            .lines()
+            .take_while(|line| !line.trim().is_empty())
+            .find_map(|line| {
+                let (key, value) = line.split_once(':')?;
+                (key.trim() == name).then(|| value.trim())
+            })
+    };
+    match (field("model name"), field("cpu family"), field("model")) {
+        (Some(name), Some(family), Some(model)) => {
+            format!("{name} (family {family}, model {model})")
+        }
+        (Some(name), ..) => name.to_string(),
+        (None, ..) => "unknown CPU".to_string(),
+    }
+}
+
 /// The median and the range of `v` (not empty).
 pub fn spread(mut v: Vec<f64>) -> (f64, f64, f64) {
     v.sort_by(f64::total_cmp);
@@ -165,5 +203,16 @@ mod tests {
         assert!(flags(&args(&["--bogus"]), true, "").is_err());
         assert_eq!(order(0, 3), vec![0, 1, 2]);
         assert_eq!(order(1, 3), vec![2, 1, 0]);
+    }
+
+    #[test]
+    fn finds_the_cpu_model() {
+        let cpuinfo = "processor\t: 0\nvendor_id\t: AuthenticAMD\ncpu family\t: 25\nmodel\t\t: 1\n\
+                       model name\t: AMD EPYC 7B13\n\nprocessor\t: 1\ncpu family\t: 26\n";
+        assert_eq!(cpu_model(cpuinfo), "AMD EPYC 7B13 (family 25, model 1)");
+        assert_eq!(cpu_model("processor\t: 0\nmodel name\t: Xeon\n"), "Xeon");
+        assert_eq!(cpu_model("processor\t: 0\nmodel\t\t: 207\n"), "unknown CPU");
+        assert_eq!(cpu_model(""), "unknown CPU");
+        assert!(machine().ends_with(" CPUs"));
     }
 }

@@ -116,8 +116,8 @@ fn main() -> ExitCode {
             costs[i].push(ns);
         }
     }
-    println!(
-        "\n{}-byte messages ({} rounds x {} messages, read into a buffer {} bytes past a line{}; ns per message, median across rounds{})\n",
+    tool::title(&format!(
+        "{}-byte messages ({} rounds x {} messages, read into a buffer {} bytes past a line{}; ns per message, median across rounds{})",
         s.size,
         s.rounds,
         s.messages,
@@ -127,7 +127,7 @@ fn main() -> ExitCode {
             Some(cpu) => format!("; on CPU {cpu}"),
             None => String::new(),
         }
-    );
+    ));
     println!("| contender | ns/msg | range | GB/s | bandwidth / memcpy (per round) | range |");
     println!("|---|---|---|---|---|---|");
     for (i, &c) in s.contenders.iter().enumerate() {

@@ -82,16 +82,16 @@ fn main() -> ExitCode {
             costs[i].push(ns);
         }
     }
-    println!(
-        "\n1 producer, N lossy consumers, 32 bytes ({} rounds x {} messages; the producer's CPU ns \
-         per message, median across rounds{})\n",
+    tool::title(&format!(
+        "1 producer, N lossy consumers, 32 bytes ({} rounds x {} messages; the producer's CPU ns \
+         per message, median across rounds{})",
         s.rounds,
         s.messages,
         match s.pin {
             Some([p, c]) => format!("; producer on CPU {p}, consumers on CPU {c}"),
             None => String::new(),
         }
-    );
+    ));
     println!("| contender | consumers | ns/msg | range | / 1 consumer (per round) | range |");
     println!("|---|---|---|---|---|---|");
     for (i, &(c, k)) in pairs.iter().enumerate() {

@@ -105,16 +105,16 @@ fn main() -> ExitCode {
             rows[i].push(t);
         }
     }
-    println!(
-        "\n{}-byte messages, turns of {} ({} rounds x {} turns; producer on CPU {}, consumer on CPU {}; \
-         ns per message, median across rounds; ratios of times within each round)\n",
+    tool::title(&format!(
+        "{}-byte messages, turns of {} ({} rounds x {} turns; producer on CPU {}, consumer on CPU {}; \
+         ns per message, median across rounds; ratios of times within each round)",
         s.size,
         fill_messages(s.size),
         s.rounds,
         fills,
         s.pin[0],
         s.pin[1]
-    );
+    ));
     let find = |h: Handoff| s.contenders.iter().position(|&c| c == h);
     println!(
         "| contender | drain | range | / bcast-rc | / bare | fill | range | / bcast-rc | / bare |"

@@ -951,10 +951,10 @@ fn table(title: &str, s: &Settings, results: &[(Kind, Vec<Summary>)]) {
     let floor = p50_of(Kind::Floor);
     let bcast = p50_of(Kind::BcastRc);
     let floor_rounds = results.iter().find(|r| r.0 == Kind::Floor).map(|r| &r.1);
-    println!(
-        "\n{title} ({} bytes, {} rounds x {} messages; ns, median across rounds)\n",
+    shmcast_benches::tool::title(&format!(
+        "{title} ({} bytes, {} rounds x {} messages; ns, median across rounds)",
         s.size, s.rounds, s.messages
-    );
+    ));
     print!("| contender |");
     for name in QUANTILES {
         print!(" {name} |");

@@ -100,10 +100,10 @@ fn main() -> ExitCode {
             delivered[i].push(got);
         }
     }
-    println!(
-        "\n1 producer, 1 consumer, {} bytes ({} rounds x {} messages; M msg/s, median across rounds)\n",
+    tool::title(&format!(
+        "1 producer, 1 consumer, {} bytes ({} rounds x {} messages; M msg/s, median across rounds)",
         s.size, s.rounds, s.messages
-    );
+    ));
     println!(
         "| contender | M msg/s | range | MB/s | / bcast-rc (per round) | range | / bare (per round) | range | delivered |"
     );
