@@ -227,7 +227,7 @@ fn parse(args: &[String]) -> Result<Settings, Failure> {
     }
     // A record of the bare rings, rounded up to whole lines, in at most a
     // quarter of the ring (shmcast's rings refuse longer messages too).
-    if (2 + s.size.div_ceil(8)).next_multiple_of(8) * 8 * 4 > s.capacity {
+    if bare_record_words(s.size, true) * 8 * 4 > s.capacity {
         return Err(Failure::Usage(
             "--size must leave room for four messages in --capacity".into(),
         ));
@@ -456,6 +456,18 @@ struct RingFloorSide {
     buf: Vec<u8>,
 }
 
+/// Words a bare ring's record of `size` payload bytes takes: the first word,
+/// the sequence, the payload, rounded up to whole lines (8 words; the rings
+/// start on page boundaries) where `line`.
+fn bare_record_words(size: usize, line: bool) -> usize {
+    let words = 2 + size.div_ceil(8);
+    if line {
+        words.next_multiple_of(8)
+    } else {
+        words
+    }
+}
+
 impl RingFloorSide {
     fn new(
         words: Words,
@@ -463,15 +475,12 @@ impl RingFloorSide {
         s: &Settings,
         line: bool,
     ) -> RingFloorSide {
-        let record_words = 2 + s.size.div_ceil(8);
-        // A line is 8 words; the rings start on page boundaries.
-        let align = if line { 8 } else { 1 };
         RingFloorSide {
             words,
             out_ring,
             in_ring,
             ring_words: s.capacity / 8,
-            record_words: record_words.next_multiple_of(align),
+            record_words: bare_record_words(s.size, line),
             out_at: 0,
             in_at: 0,
             sent: 0,
