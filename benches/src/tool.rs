@@ -136,7 +136,12 @@ pub fn title(title: &str) {
 pub fn machine() -> String {
     let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
     let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
-    format!("{}, {cpus} CPUs", cpu_model(&cpuinfo))
+    describe(&cpuinfo, cpus)
+}
+
+/// [`machine`]'s line for the text of `/proc/cpuinfo` and a CPU count.
+fn describe(cpuinfo: &str, cpus: usize) -> String {
+    format!("{}, {cpus} CPUs", cpu_model(cpuinfo))
 }
 
 /// The first CPU's model in the text of `/proc/cpuinfo`.
@@ -213,6 +218,10 @@ mod tests {
         assert_eq!(cpu_model("processor\t: 0\nmodel name\t: Xeon\n"), "Xeon");
         assert_eq!(cpu_model("processor\t: 0\nmodel\t\t: 207\n"), "unknown CPU");
         assert_eq!(cpu_model(""), "unknown CPU");
-        assert!(machine().ends_with(" CPUs"));
+        assert_eq!(
+            describe(cpuinfo, 2),
+            "AMD EPYC 7B13 (family 25, model 1), 2 CPUs"
+        );
+        assert_eq!(describe("", 1), "unknown CPU, 1 CPUs");
     }
 }
