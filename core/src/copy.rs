@@ -57,10 +57,62 @@ pub(crate) fn copy_out(data: &[AtomicU64], word: usize, dst: &mut [u8]) {
             Some(full) => *full = v.to_ne_bytes(),
             None => split_word(v, dst),
         }
-    } else if dst.len() >= LONG {
-        copy_out_long(&data[word..word + dst.len().div_ceil(W)], dst);
+    } else if dst.len() <= 2 * W {
+        // Up to two words, no loop; nothing for 0 bytes.
+        if !dst.is_empty() {
+            copy_out_few::<1>(data, word, dst);
+        }
+    } else if dst.len() <= 4 * W {
+        copy_out_few::<2>(data, word, dst);
+    } else if dst.len() <= 8 * W {
+        copy_out_few::<4>(data, word, dst);
+    } else if dst.len() < LONG {
+        copy_out_few::<8>(data, word, dst);
     } else {
-        copy_out_words(&data[word..word + dst.len().div_ceil(W)], dst);
+        copy_out_long(&data[word..word + dst.len().div_ceil(W)], dst);
+    }
+}
+
+/// Copy `dst.len()` bytes, `H + 1` to `2 * H` words' worth (9 to 16, 17 to
+/// 32, 33 to 64 or 65 to 128 bytes for `H` of 1, 2, 4 or 8), out of the ring from word
+/// `word` with no loop and no branch, as [`copy_in_few`] copies them in:
+/// the first `H` words, the `H - 1` before the last word, then the last 8
+/// bytes of `dst` in one store, taken from the two words they straddle
+/// (from the last word alone where the length is a multiple of 8). The
+/// stores overlap where the length is short of `2 * H` words; a read that
+/// the producer overwrote meanwhile may leave the overlapping bytes from
+/// different loads, which is no matter: such a read is discarded as
+/// lapped. The caller has checked the words are in the ring.
+#[inline(always)]
+fn copy_out_few<const H: usize>(data: &[AtomicU64], word: usize, dst: &mut [u8]) {
+    debug_assert!((H * W + 1..=2 * H * W).contains(&dst.len()));
+    let n = dst.len();
+    // The last word's index, `H` to `2 * H - 1`, and the word where the last
+    // 8 bytes start (`t` or the one before) with their offset in it.
+    let t = (n - 1) / W;
+    let (s, o) = ((n - W) / W, n % W);
+    let words = &data[word..][..t + 1];
+    let lo = u64::from_le_bytes(words[s].load(Ordering::Relaxed).to_ne_bytes());
+    let hi = u64::from_le_bytes(words[t].load(Ordering::Relaxed).to_ne_bytes());
+    {
+        // `t` whole words before the last, `H` to `2 * H - 1` of them.
+        let (full, _) = dst[..t * W].as_chunks_mut::<W>();
+        for i in 0..H {
+            full[i] = words[i].load(Ordering::Relaxed).to_ne_bytes();
+        }
+        // The `H - 1` before the last, as slices of a known length: one
+        // bounds check each rather than one a word.
+        let k = t + 1 - H;
+        let (to, from) = (&mut full[k..][..H - 1], &words[k..][..H - 1]);
+        for i in 0..H - 1 {
+            to[i] = from[i].load(Ordering::Relaxed).to_ne_bytes();
+        }
+    }
+    // `hi` shifted up by `64 - 8 * o` in two steps, so that an `o` of 0
+    // (where `s` is `t`) shifts it out whole.
+    let tail = (lo >> (8 * o)) | ((hi << 1) << (63 - 8 * o));
+    if let Some(last) = dst.last_chunk_mut::<W>() {
+        *last = tail.to_le_bytes();
     }
 }
 
@@ -94,10 +146,10 @@ fn copy_out_long(words: &[AtomicU64], dst: &mut [u8]) {
 }
 
 /// Copy `words` (`dst.len().div_ceil(8)` of them) into `dst`: four words a
-/// turn, each slice shortened as it goes (short copies run the loop a few
-/// times with no unrolled set-up around it), then two, then the last word or
-/// two. (Four a turn, against two: 6-25 fewer instructions a read from 32 to
-/// 127 bytes, 3 more at 1-8 bytes, under `per_message`.)
+/// turn, each slice shortened as it goes, then two, then the last word or
+/// two. What a long copy's wide path leaves (less than a 64-byte block), or
+/// all of a long copy where there is no wide path; shorter copies take
+/// [`copy_out_few`], which has no loop.
 #[inline(always)]
 fn copy_out_words(words: &[AtomicU64], dst: &mut [u8]) {
     let mut dst = dst;
@@ -143,7 +195,6 @@ fn copy_out_words(words: &[AtomicU64], dst: &mut [u8]) {
 /// no ring word is loaded. The caller has checked that the bytes fit.
 #[inline(always)]
 pub(crate) fn copy_in_message(data: &[AtomicU64], word: usize, src: &[u8]) {
-    let words = || &data[word..word + src.len().div_ceil(W)];
     if src.len().wrapping_sub(1) < W {
         // One word (1 to 8 bytes), without the loops' set-up.
         let v = match src.first_chunk::<W>() {
@@ -160,23 +211,25 @@ pub(crate) fn copy_in_message(data: &[AtomicU64], word: usize, src: &[u8]) {
         copy_in_few::<2>(data, word, src);
     } else if src.len() <= 8 * W {
         copy_in_few::<4>(data, word, src);
-    } else if src.len() >= LONG {
-        copy_in_long(data, word, src);
+    } else if src.len() < LONG {
+        copy_in_few::<8>(data, word, src);
     } else {
-        copy_in_words(words(), src, src);
+        copy_in_long(data, word, src);
     }
 }
 
-/// Copy a message of `H + 1` to `2 * H` words (9 to 16, 17 to 32 or 33 to
-/// 64 bytes for `H` of 1, 2 or 4) into the ring from word `word`, with no
+/// Copy a message of `H + 1` to `2 * H` words (9 to 16, 17 to 32, 33 to 64
+/// or 65 to 128 bytes for `H` of 1, 2, 4 or 8) into the ring from word `word`, with no
 /// loop and no branch: the first `H` words, then the `H - 1` before the last
 /// word, which overlap them where the message is shorter than `2 * H` words
 /// (a word stored twice with the same value, before the record is
 /// published; the last word's index `t` is at most `2 * H - 1`, so the two
 /// runs leave no gap). The last word is the message's last 8 bytes shifted
-/// down, the bytes past the message zero. Every index is counted from `t`,
-/// so that one check of the ring slice and one of the message's whole words
-/// cover them all.
+/// down, the bytes past the message zero. The ring's words are checked once
+/// (up to `t`), and the `H - 1` before the last are taken as slices of a
+/// known length, so that no index in the unrolled stores needs a check of
+/// its own (a range `t + 1 - H..t` indexed word by word kept one a word at
+/// `H` of 4 and 8).
 #[inline(always)]
 fn copy_in_few<const H: usize>(data: &[AtomicU64], word: usize, src: &[u8]) {
     debug_assert!((H * W + 1..=2 * H * W).contains(&src.len()));
@@ -185,14 +238,18 @@ fn copy_in_few<const H: usize>(data: &[AtomicU64], word: usize, src: &[u8]) {
     };
     // The last word's index, `H` to `2 * H - 1`: the count of words before it.
     let t = (src.len() - 1) / W;
-    let words = &data[word..][..=t];
+    let words = &data[word..][..t + 1];
     let (full, _) = src[..t * W].as_chunks::<W>();
     let word = |c: &[u8; W]| u64::from_ne_bytes(*c);
     for i in 0..H {
         words[i].store(word(&full[i]), Ordering::Relaxed);
     }
-    for i in t + 1 - H..t {
-        words[i].store(word(&full[i]), Ordering::Relaxed);
+    // The `H - 1` before the last, as slices of a known length: one bounds
+    // check each rather than one a word.
+    let k = t + 1 - H;
+    let (to, from) = (&words[k..][..H - 1], &full[k..][..H - 1]);
+    for i in 0..H - 1 {
+        to[i].store(word(&from[i]), Ordering::Relaxed);
     }
     let shift = (8 * (W - src.len() % W)) % (8 * W);
     let tail = u64::from_le_bytes(*last) >> shift;
@@ -941,7 +998,9 @@ mod tests {
     /// Lengths around the word sizes and the wide path's threshold.
     fn lengths() -> std::vec::Vec<usize> {
         if cfg!(miri) {
-            (0..18).chain([130]).collect()
+            // Both ends of every short path (one word; up to two, four,
+            // eight and sixteen words), then the long one.
+            (0..18).chain([32, 33, 64, 65, 127, 128, 130]).collect()
         } else {
             (0..140).chain([255, 256, 257, 1000, 1001, 1024]).collect()
         }
