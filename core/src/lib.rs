@@ -26,7 +26,9 @@
 //!   ordered by the intent protocol's fences (see [`writer`]); correct on
 //!   weakly ordered CPUs. Miri and loom check the word accesses (the 16-byte
 //!   path is assembly they cannot run; `--cfg shmcast_word_copy` turns it
-//!   off, for a ring in uncached memory).
+//!   off, for a ring in uncached memory). The producer's one other piece of
+//!   assembly, a write prefetch of a line a few ahead (`hint`), accesses
+//!   nothing.
 //! - **Nothing half-written is published.** A [`Claim`] dropped without
 //!   commit (including by a panic) aborts; a staged batch is invisible until
 //!   [`Writer::flush`].
@@ -72,6 +74,7 @@ pub mod consumer;
 mod copy;
 pub mod error;
 mod header;
+mod hint;
 pub mod layout;
 mod reader;
 mod region;

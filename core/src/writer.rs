@@ -80,6 +80,7 @@
 
 use crate::copy;
 use crate::error::{OutOfBounds, WriteError};
+use crate::hint;
 use crate::layout::slot_state::{EVICTED, GATING, JOINING, LOSSY};
 use crate::layout::{self, kind};
 use crate::ring::{word0, Peek, Ring};
@@ -170,6 +171,8 @@ pub struct Writer<'a> {
     wait: BoundedSpin,
     /// Called to wake sleeping consumers after a publish.
     wake: Option<crate::wake::WakeFn>,
+    /// The CPU takes write prefetches (see [`Writer::prefetch_ahead`]).
+    prefetch: bool,
 }
 
 impl core::fmt::Debug for Writer<'_> {
@@ -214,6 +217,7 @@ impl<'a> Writer<'a> {
             joins_pending: true,
             wait: BoundedSpin::default(),
             wake: None,
+            prefetch: hint::write_prefetch(),
         };
         // Where the stream stands: the sequence after the newest record.
         // The intent covers the word after the tail once anything was
@@ -407,6 +411,7 @@ impl<'a> Writer<'a> {
         let (rec, end) = self
             .reserve(len as u64)
             .map_err(|slot| WriteError::Full { slot })?;
+        self.prefetch_ahead(rec);
         Ok(Claim::new(self, start, rec, end, len))
     }
 
@@ -428,6 +433,7 @@ impl<'a> Writer<'a> {
             // The writer's position stays put while it waits: same place.
             self.wait_for_room(len, slot, wait)?;
         }
+        self.prefetch_ahead(rec);
         Ok(Claim::new(self, start, rec, end, len))
     }
 
@@ -508,6 +514,21 @@ impl<'a> Writer<'a> {
         }
         let (rec, end) = self.place(len as u64);
         self.make_room_at(rec, end)
+    }
+
+    /// Ask for the line [`hint::AHEAD`] bytes past the record at `rec` to be
+    /// ready for writing, where the CPU takes the hint (see [`crate::hint`]).
+    /// Called once a message from the fast path and from claims: the line
+    /// asked for is where the records of a few messages on will go, which
+    /// the consumers read a lap ago. Only under the intent: past it may be
+    /// lines that a gating consumer has yet to read (a producer held back
+    /// by one writes just behind it), which the hint would take from it.
+    #[inline(always)]
+    fn prefetch_ahead(&self, rec: u64) {
+        let at = rec + hint::AHEAD;
+        if self.prefetch && at < self.intent {
+            hint::prefetch_write(self.ring.data, self.ring.word_of(at));
+        }
     }
 
     /// Where a `len`-byte record goes: at the writer's position, or at the
@@ -720,6 +741,7 @@ impl<'a> Writer<'a> {
             return None;
         }
         debug_assert!(self.can_seal::<PUBLISH>(rec));
+        self.prefetch_ahead(rec);
         let word = self.ring.word_of(rec);
         let payload = word + layout::RECORD_HEADER / 8;
         copy::copy_in_message(self.ring.data, payload, msg);

@@ -1,0 +1,114 @@
+//! Hints to the CPU about the ring's lines.
+//!
+//! A hint is not a memory access: it reads and writes no byte that anyone
+//! could see and orders nothing, so no argument of the protocol rests on
+//! it, and none is weakened by it. The one hint here is the producer's
+//! [`prefetch_write`]: a line of the ring ahead of the position was last
+//! read by the consumers a lap ago, and the producer's first store to it
+//! has to take it from their caches. Asked for a few lines early, that
+//! transfer overlaps the records written meanwhile instead of holding up
+//! the stores behind it (x86-64 commits stores in order).
+//!
+//! Miri and loom run no hint (it is assembly, and there is nothing to
+//! model); neither do targets other than x86-64, nor CPUs without the
+//! instruction.
+
+use crate::sync::AtomicU64;
+
+/// How far ahead of the record it is writing the producer asks for a line:
+/// four lines (on a packed ring of 32-byte messages, the records of about
+/// five messages on).
+pub(crate) const AHEAD: u64 = 256;
+
+/// Whether [`prefetch_write`] does anything on this CPU. Finds out once per
+/// call (CPUID), so that a writer asks at its start and keeps the answer.
+#[cfg(all(target_arch = "x86_64", not(target_env = "sgx"), not(miri), not(loom)))]
+pub(crate) fn write_prefetch() -> bool {
+    use core::arch::x86_64::__cpuid;
+    if __cpuid(0x8000_0000).eax < 0x8000_0001 {
+        return false;
+    }
+    let ext = __cpuid(0x8000_0001);
+    let v = __cpuid(0);
+    let amd = [v.ebx, v.edx, v.ecx].map(u32::to_le_bytes) == [*b"Auth", *b"enti", *b"cAMD"];
+    // PREFETCHW: CPUID.80000001H:ECX bit 8 (3DNowPrefetch), and on AMD
+    // also implied by EDX bit 29 (long mode) or 31 (3DNow), as AMD's manual
+    // says (and Linux assumes). Older CPUs without it may fault on the
+    // opcode; it is never issued on them.
+    ext.ecx & (1 << 8) != 0 || (amd && ext.edx & (1 << 29 | 1 << 31) != 0)
+}
+
+/// Whether [`prefetch_write`] does anything on this target: never.
+#[cfg(not(all(target_arch = "x86_64", not(target_env = "sgx"), not(miri), not(loom))))]
+pub(crate) fn write_prefetch() -> bool {
+    false
+}
+
+/// Ask for the line holding `data[word]` to be brought into this core's
+/// cache ready to be written (PREFETCHW), where [`write_prefetch`] said the
+/// CPU has the instruction. An index past the ring is ignored.
+#[cfg(all(target_arch = "x86_64", not(target_env = "sgx"), not(miri), not(loom)))]
+#[inline(always)]
+pub(crate) fn prefetch_write(data: &[AtomicU64], word: usize) {
+    if let Some(w) = data.get(word) {
+        let p = core::ptr::from_ref(w);
+        // SAFETY: PREFETCHW is present (the caller asked `write_prefetch`).
+        // It has no architectural effect: it loads nothing into a register,
+        // stores nothing, cannot fault (not even on a bad address; `p` is a
+        // word of the ring anyway), and touches no stack or flags. Hence
+        // `nomem`: to the program it is no memory access at all, and the
+        // block behaves as an empty one (the pointer is an address for the
+        // hint, never dereferenced, which is what the lint warns of).
+        #[allow(clippy::pointers_in_nomem_asm_block)]
+        unsafe {
+            core::arch::asm!(
+                "prefetchw [{p}]",
+                p = in(reg) p,
+                options(nomem, nostack, preserves_flags),
+            );
+        }
+    }
+}
+
+/// [`prefetch_write`] where there is no such hint: nothing.
+#[cfg(not(all(target_arch = "x86_64", not(target_env = "sgx"), not(miri), not(loom))))]
+#[inline(always)]
+pub(crate) fn prefetch_write(data: &[AtomicU64], word: usize) {
+    let _ = (data, word);
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    /// The hint changes nothing, on every word and past the end.
+    #[test]
+    fn prefetching_changes_no_word() {
+        let data: [AtomicU64; 64] = core::array::from_fn(|i| AtomicU64::new(i as u64 * 3));
+        if write_prefetch() {
+            for word in [0, 1, 7, 8, 63, 64, usize::MAX] {
+                prefetch_write(&data, word);
+            }
+        }
+        for (i, w) in data.iter().enumerate() {
+            assert_eq!(w.load(crate::sync::Ordering::Relaxed), i as u64 * 3);
+        }
+    }
+
+    /// On x86-64 outside Miri, the answer is the CPU's, as Linux reports it
+    /// (`3dnowprefetch` in /proc/cpuinfo, which Linux also sets on every
+    /// 64-bit AMD CPU).
+    #[cfg(all(target_arch = "x86_64", target_os = "linux", not(miri)))]
+    #[test]
+    fn detection_follows_the_cpu() {
+        extern crate std;
+        let Ok(info) = std::fs::read_to_string("/proc/cpuinfo") else {
+            return;
+        };
+        let Some(flags) = info.lines().find(|l| l.starts_with("flags")) else {
+            return;
+        };
+        let listed = flags.split_whitespace().any(|f| f == "3dnowprefetch");
+        assert_eq!(write_prefetch(), listed);
+    }
+}
