@@ -128,12 +128,38 @@ fn copy_out_few<const H: usize>(data: &[AtomicU64], word: usize, dst: &mut [u8])
 pub(crate) fn copy_out_whole(words: &[AtomicU64], dst: &mut [u8]) {
     debug_assert!(dst.len().is_multiple_of(W) && words.len() == dst.len() / W);
     let (dst, _) = dst.as_chunks_mut::<W>();
-    if dst.len() * W >= LONG {
-        copy_out_long(words, dst.as_flattened_mut());
-        return;
+    let n = dst.len().min(words.len());
+    let (words, dst) = (&words[..n], &mut dst[..n]);
+    match n {
+        0 => {}
+        1 => dst[0] = words[0].load(Ordering::Relaxed).to_ne_bytes(),
+        2 => whole_few::<1>(words, dst),
+        3..=4 => whole_few::<2>(words, dst),
+        5..=8 => whole_few::<4>(words, dst),
+        _ if n * W < LONG => whole_few::<8>(words, dst),
+        _ => copy_out_long(words, dst.as_flattened_mut()),
     }
-    for (d, w) in dst.iter_mut().zip(words) {
-        *d = w.load(Ordering::Relaxed).to_ne_bytes();
+}
+
+/// [`copy_out_whole`] of `H` to `2 * H` words (`dst` as long as `words`),
+/// with no loop and no branch: the first `H` words, then the last `H`,
+/// which overlap them where there are fewer than `2 * H` (a read the
+/// producer overwrote meanwhile may leave the overlap from either load;
+/// such a read is discarded as lapped).
+#[inline(always)]
+fn whole_few<const H: usize>(words: &[AtomicU64], dst: &mut [[u8; W]]) {
+    debug_assert!((H..=2 * H).contains(&words.len()) && dst.len() == words.len());
+    let n = dst.len().min(words.len());
+    let Some(k) = n.checked_sub(H) else {
+        return;
+    };
+    let (to, from) = (&mut dst[..H], &words[..H]);
+    for i in 0..H {
+        to[i] = from[i].load(Ordering::Relaxed).to_ne_bytes();
+    }
+    let (to, from) = (&mut dst[k..][..H], &words[k..][..H]);
+    for i in 0..H {
+        to[i] = from[i].load(Ordering::Relaxed).to_ne_bytes();
     }
 }
 
