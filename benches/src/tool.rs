@@ -123,8 +123,8 @@ pub fn order(round: usize, n: usize) -> Vec<usize> {
 }
 
 /// Print a table's title line, then the machine it was measured on (the
-/// CPU model and the CPUs this process may use), then a blank line: a
-/// figure copied out of a run carries the machine with it.
+/// CPU model and the machine's CPUs), then a blank line: a figure copied
+/// out of a run carries the machine with it.
 pub fn title(title: &str) {
     println!("\n{title}\nmachine: {}\n", machine());
 }
@@ -132,15 +132,23 @@ pub fn title(title: &str) {
 /// The CPU model (the first CPU's `model name` in `/proc/cpuinfo`, with its
 /// family and model numbers, which a virtual machine's bare "AMD EPYC" or
 /// "Intel Xeon" leaves out; "unknown CPU" where there is none) and how many
-/// CPUs this process may run on.
+/// CPUs the machine has: the `processor` entries of `/proc/cpuinfo`, not
+/// the CPUs the calling thread may use, which a tool that pinned its main
+/// thread before printing (`fanout`, `copy`) would give as 1.
 pub fn machine() -> String {
     let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-    let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
-    describe(&cpuinfo, cpus)
+    describe(&cpuinfo)
 }
 
-/// [`machine`]'s line for the text of `/proc/cpuinfo` and a CPU count.
-fn describe(cpuinfo: &str, cpus: usize) -> String {
+/// [`machine`]'s line for the text of `/proc/cpuinfo`.
+fn describe(cpuinfo: &str) -> String {
+    let cpus = cpuinfo
+        .lines()
+        .filter(|line| {
+            line.split_once(':')
+                .is_some_and(|(key, _)| key.trim() == "processor")
+        })
+        .count();
     format!("{}, {cpus} CPUs", cpu_model(cpuinfo))
 }
 
@@ -219,9 +227,9 @@ mod tests {
         assert_eq!(cpu_model("processor\t: 0\nmodel\t\t: 207\n"), "unknown CPU");
         assert_eq!(cpu_model(""), "unknown CPU");
         assert_eq!(
-            describe(cpuinfo, 2),
+            describe(cpuinfo),
             "AMD EPYC 7B13 (family 25, model 1), 2 CPUs"
         );
-        assert_eq!(describe("", 1), "unknown CPU, 1 CPUs");
+        assert_eq!(describe(""), "unknown CPU, 0 CPUs");
     }
 }
