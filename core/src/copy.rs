@@ -57,62 +57,10 @@ pub(crate) fn copy_out(data: &[AtomicU64], word: usize, dst: &mut [u8]) {
             Some(full) => *full = v.to_ne_bytes(),
             None => split_word(v, dst),
         }
-    } else if dst.len() <= 2 * W {
-        // Up to two words, no loop; nothing for 0 bytes.
-        if !dst.is_empty() {
-            copy_out_few::<1>(data, word, dst);
-        }
-    } else if dst.len() <= 4 * W {
-        copy_out_few::<2>(data, word, dst);
-    } else if dst.len() <= 8 * W {
-        copy_out_few::<4>(data, word, dst);
-    } else if dst.len() < LONG {
-        copy_out_few::<8>(data, word, dst);
-    } else {
+    } else if dst.len() >= LONG {
         copy_out_long(&data[word..word + dst.len().div_ceil(W)], dst);
-    }
-}
-
-/// Copy `dst.len()` bytes, `H + 1` to `2 * H` words' worth (9 to 16, 17 to
-/// 32, 33 to 64 or 65 to 128 bytes for `H` of 1, 2, 4 or 8), out of the ring from word
-/// `word` with no loop and no branch, as [`copy_in_few`] copies them in:
-/// the first `H` words, the `H - 1` before the last word, then the last 8
-/// bytes of `dst` in one store, taken from the two words they straddle
-/// (from the last word alone where the length is a multiple of 8). The
-/// stores overlap where the length is short of `2 * H` words; a read that
-/// the producer overwrote meanwhile may leave the overlapping bytes from
-/// different loads, which is no matter: such a read is discarded as
-/// lapped. The caller has checked the words are in the ring.
-#[inline(always)]
-fn copy_out_few<const H: usize>(data: &[AtomicU64], word: usize, dst: &mut [u8]) {
-    debug_assert!((H * W + 1..=2 * H * W).contains(&dst.len()));
-    let n = dst.len();
-    // The last word's index, `H` to `2 * H - 1`, and the word where the last
-    // 8 bytes start (`t` or the one before) with their offset in it.
-    let t = (n - 1) / W;
-    let (s, o) = ((n - W) / W, n % W);
-    let words = &data[word..][..t + 1];
-    let lo = u64::from_le_bytes(words[s].load(Ordering::Relaxed).to_ne_bytes());
-    let hi = u64::from_le_bytes(words[t].load(Ordering::Relaxed).to_ne_bytes());
-    {
-        // `t` whole words before the last, `H` to `2 * H - 1` of them.
-        let (full, _) = dst[..t * W].as_chunks_mut::<W>();
-        for i in 0..H {
-            full[i] = words[i].load(Ordering::Relaxed).to_ne_bytes();
-        }
-        // The `H - 1` before the last, as slices of a known length: one
-        // bounds check each rather than one a word.
-        let k = t + 1 - H;
-        let (to, from) = (&mut full[k..][..H - 1], &words[k..][..H - 1]);
-        for i in 0..H - 1 {
-            to[i] = from[i].load(Ordering::Relaxed).to_ne_bytes();
-        }
-    }
-    // `hi` shifted up by `64 - 8 * o` in two steps, so that an `o` of 0
-    // (where `s` is `t`) shifts it out whole.
-    let tail = (lo >> (8 * o)) | ((hi << 1) << (63 - 8 * o));
-    if let Some(last) = dst.last_chunk_mut::<W>() {
-        *last = tail.to_le_bytes();
+    } else {
+        copy_out_words(&data[word..word + dst.len().div_ceil(W)], dst);
     }
 }
 
@@ -172,10 +120,13 @@ fn copy_out_long(words: &[AtomicU64], dst: &mut [u8]) {
 }
 
 /// Copy `words` (`dst.len().div_ceil(8)` of them) into `dst`: four words a
-/// turn, each slice shortened as it goes, then two, then the last word or
-/// two. What a long copy's wide path leaves (less than a 64-byte block), or
-/// all of a long copy where there is no wide path; shorter copies take
-/// [`copy_out_few`], which has no loop.
+/// turn, each slice shortened as it goes (short copies run the loop a few
+/// times with no unrolled set-up around it), then two, then the last word or
+/// two. (Four a turn, against two: 6-25 fewer instructions a read from 32 to
+/// 127 bytes, 3 more at 1-8 bytes, under `per_message`.) A branch-free copy
+/// as [`copy_in_few`] stores, with the last 8 bytes taken from the two words
+/// they straddle, read in 10-22% fewer instructions, but made the packed
+/// ring's round trip 10-20 ns slower (see `benches/RESULTS.md`).
 #[inline(always)]
 fn copy_out_words(words: &[AtomicU64], dst: &mut [u8]) {
     let mut dst = dst;
