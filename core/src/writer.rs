@@ -520,13 +520,15 @@ impl<'a> Writer<'a> {
     /// ready for writing, where the CPU takes the hint (see [`crate::hint`]).
     /// Called once a message from the fast path and from claims: the line
     /// asked for is where the records of a few messages on will go, which
-    /// the consumers read a lap ago. Only under the intent: past it may be
-    /// lines that a gating consumer has yet to read (a producer held back
-    /// by one writes just behind it), which the hint would take from it.
+    /// the consumers read a lap ago. Only a line wholly under the intent:
+    /// past it may be lines that a gating consumer has yet to read (a
+    /// producer held back by one writes just behind it), which the hint
+    /// would take from it. (The data area starts on a line, so the line of
+    /// position `at` ends at `at | 63`.)
     #[inline(always)]
     fn prefetch_ahead(&self, rec: u64) {
         let at = rec + hint::AHEAD;
-        if self.prefetch && at < self.intent {
+        if self.prefetch && at | (layout::CACHE_LINE as u64 - 1) < self.intent {
             hint::prefetch_write(self.ring.data, self.ring.word_of(at));
         }
     }
