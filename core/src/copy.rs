@@ -97,8 +97,8 @@ pub(crate) fn copy_out_whole(words: &[AtomicU64], dst: &mut [u8]) {
 #[inline(always)]
 fn whole_few<const H: usize>(words: &[AtomicU64], dst: &mut [[u8; W]]) {
     debug_assert!((H..=2 * H).contains(&words.len()) && dst.len() == words.len());
-    let n = dst.len().min(words.len());
-    let Some(k) = n.checked_sub(H) else {
+    // The caller passes slices of one length, at least `H`.
+    let Some(k) = dst.len().checked_sub(H) else {
         return;
     };
     let (to, from) = (&mut dst[..H], &words[..H]);

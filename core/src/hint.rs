@@ -107,10 +107,10 @@ mod tests {
             return;
         };
         let field = |name: &str| {
-            info.lines()
-                .find(|l| l.split(':').next().is_some_and(|k| k.trim() == name))
-                .and_then(|l| l.split_once(':'))
-                .map(|(_, v)| v.trim())
+            info.lines().find_map(|l| {
+                let (key, value) = l.split_once(':')?;
+                (key.trim() == name).then(|| value.trim())
+            })
         };
         if !matches!(field("vendor_id"), Some("GenuineIntel" | "AuthenticAMD")) {
             return;
