@@ -20,6 +20,16 @@ use crate::sync::AtomicU64;
 /// five messages on).
 pub(crate) const AHEAD: u64 = 256;
 
+/// The record starts below which the line [`AHEAD`] bytes on lies wholly
+/// under `intent` (the data area starts on a line, so the line of a
+/// position `at` ends at `at | 63`, which is below `intent` exactly when
+/// `at` is below the start of the intent's line): the producer then asks for
+/// it with one comparison.
+pub(crate) const fn ahead_below(intent: u64) -> u64 {
+    let line = crate::layout::CACHE_LINE as u64;
+    (intent & !(line - 1)).saturating_sub(AHEAD)
+}
+
 /// Whether [`prefetch_write`] does anything on this CPU. Finds out once per
 /// call (CPUID), so that a writer asks at its start and keeps the answer.
 #[cfg(all(target_arch = "x86_64", not(target_env = "sgx"), not(miri), not(loom)))]
@@ -44,37 +54,40 @@ pub(crate) fn write_prefetch() -> bool {
     false
 }
 
-/// Ask for the line holding `data[word]` to be brought into this core's
-/// cache ready to be written (PREFETCHW), where [`write_prefetch`] said the
-/// CPU has the instruction. An index past the ring is ignored.
+/// Ask for the line holding byte `byte` of the data area `data` to be
+/// brought into this core's cache ready to be written (PREFETCHW), where
+/// [`write_prefetch`] said the CPU has the instruction. The caller passes an
+/// offset inside the area (a position masked by the ring); no bound is
+/// checked here, as the hint reads and writes nothing and cannot fault on
+/// any address.
 #[cfg(all(target_arch = "x86_64", not(target_env = "sgx"), not(miri), not(loom)))]
 #[inline(always)]
-pub(crate) fn prefetch_write(data: &[AtomicU64], word: usize) {
-    if let Some(w) = data.get(word) {
-        let p = core::ptr::from_ref(w);
-        // SAFETY: PREFETCHW is present (the caller asked `write_prefetch`).
-        // It has no architectural effect: it loads nothing into a register,
-        // stores nothing, cannot fault (not even on a bad address; `p` is a
-        // word of the ring anyway), and touches no stack or flags. Hence
-        // `nomem`: to the program it is no memory access at all, and the
-        // block behaves as an empty one (the pointer is an address for the
-        // hint, never dereferenced, which is what the lint warns of).
-        #[allow(clippy::pointers_in_nomem_asm_block)]
-        unsafe {
-            core::arch::asm!(
-                "prefetchw [{p}]",
-                p = in(reg) p,
-                options(nomem, nostack, preserves_flags),
-            );
-        }
+pub(crate) fn prefetch_write(data: &[AtomicU64], byte: usize) {
+    debug_assert!(byte < core::mem::size_of_val(data), "hint past the ring");
+    let p = data.as_ptr().cast::<u8>().wrapping_add(byte);
+    // SAFETY: PREFETCHW is present (the caller asked `write_prefetch`). It
+    // has no architectural effect: it loads nothing into a register, stores
+    // nothing, cannot fault (not even on a bad address; `p` is a byte of the
+    // ring anyway, as the caller passes an offset inside it), and touches no
+    // stack or flags. Hence `nomem`: to the program it is no memory access
+    // at all, and the block behaves as an empty one (the pointer is an
+    // address for the hint, never dereferenced, which is what the lint
+    // warns of).
+    #[allow(clippy::pointers_in_nomem_asm_block)]
+    unsafe {
+        core::arch::asm!(
+            "prefetchw [{p}]",
+            p = in(reg) p,
+            options(nomem, nostack, preserves_flags),
+        );
     }
 }
 
 /// [`prefetch_write`] where there is no such hint: nothing.
 #[cfg(not(all(target_arch = "x86_64", not(target_env = "sgx"), not(miri), not(loom))))]
 #[inline(always)]
-pub(crate) fn prefetch_write(data: &[AtomicU64], word: usize) {
-    let _ = (data, word);
+pub(crate) fn prefetch_write(data: &[AtomicU64], byte: usize) {
+    let _ = (data, byte);
 }
 
 #[cfg(all(test, not(loom)))]
@@ -82,12 +95,31 @@ mod tests {
     use super::*;
 
     /// The hint changes nothing, on every word and past the end.
+    /// Arithmetic only, and long under Miri (minutes): natively only.
+    #[test]
+    #[cfg_attr(miri, ignore)]
+    fn ahead_below_is_the_line_bound() {
+        let line = crate::layout::CACHE_LINE as u64;
+        for intent in (0..768).chain(u64::MAX - 768..=u64::MAX) {
+            let below = ahead_below(intent);
+            for rec in (0..768)
+                .chain(intent.saturating_sub(512)..intent)
+                .step_by(8)
+            {
+                let whole = rec
+                    .checked_add(AHEAD)
+                    .is_some_and(|at| at | (line - 1) < intent);
+                assert_eq!(rec < below, whole, "intent {intent}, record at {rec}");
+            }
+        }
+    }
+
     #[test]
     fn prefetching_changes_no_word() {
         let data: [AtomicU64; 64] = core::array::from_fn(|i| AtomicU64::new(i as u64 * 3));
         if write_prefetch() {
-            for word in [0, 1, 7, 8, 63, 64, usize::MAX] {
-                prefetch_write(&data, word);
+            for byte in [0, 1, 7, 8, 63, 64, 511] {
+                prefetch_write(&data, byte);
             }
         }
         for (i, w) in data.iter().enumerate() {

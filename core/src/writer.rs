@@ -173,6 +173,11 @@ pub struct Writer<'a> {
     wake: Option<crate::wake::WakeFn>,
     /// The CPU takes write prefetches (see [`Writer::prefetch_ahead`]).
     prefetch: bool,
+    /// Records that start below this get the line [`hint::AHEAD`] bytes on
+    /// asked for (see [`Writer::prefetch_ahead`]): [`hint::ahead_below`]
+    /// the intent, or 0 where the CPU takes no prefetch. Kept with
+    /// `fast_end`, from the intent.
+    prefetch_below: u64,
 }
 
 impl core::fmt::Debug for Writer<'_> {
@@ -218,6 +223,7 @@ impl<'a> Writer<'a> {
             wait: BoundedSpin::default(),
             wake: None,
             prefetch: hint::write_prefetch(),
+            prefetch_below: 0,
         };
         // Where the stream stands: the sequence after the newest record.
         // The intent covers the word after the tail once anything was
@@ -318,7 +324,8 @@ impl<'a> Writer<'a> {
         w
     }
 
-    /// Compute [`Writer::fast_end`] for the position and intent as they are.
+    /// Compute [`Writer::fast_end`] (and `prefetch_below`) for the
+    /// position and intent as they are.
     fn refresh_fast_end(&mut self) {
         let geo = self.ring.geo;
         self.fast_end = if geo.checksum {
@@ -326,6 +333,11 @@ impl<'a> Writer<'a> {
         } else {
             let lap_end = (self.pos | geo.mask) + 1;
             self.intent.saturating_sub(8).min(lap_end)
+        };
+        self.prefetch_below = if self.prefetch {
+            hint::ahead_below(self.intent)
+        } else {
+            0
         };
     }
 
@@ -523,13 +535,13 @@ impl<'a> Writer<'a> {
     /// the consumers read a lap ago. Only a line wholly under the intent:
     /// past it may be lines that a gating consumer has yet to read (a
     /// producer held back by one writes just behind it), which the hint
-    /// would take from it. (The data area starts on a line, so the line of
-    /// position `at` ends at `at | 63`.)
+    /// would take from it: `rec < prefetch_below` (see
+    /// [`hint::ahead_below`]), one comparison.
     #[inline(always)]
     fn prefetch_ahead(&self, rec: u64) {
-        let at = rec + hint::AHEAD;
-        if self.prefetch && at | (layout::CACHE_LINE as u64 - 1) < self.intent {
-            hint::prefetch_write(self.ring.data, self.ring.word_of(at));
+        if rec < self.prefetch_below {
+            let at = (rec + hint::AHEAD) & self.ring.geo.mask;
+            hint::prefetch_write(self.ring.data, at as usize);
         }
     }
 
