@@ -57,8 +57,8 @@ pub(crate) fn write_prefetch() -> bool {
 /// Ask for the line holding byte `byte` of the data area `data` to be
 /// brought into this core's cache ready to be written (PREFETCHW), where
 /// [`write_prefetch`] said the CPU has the instruction. The caller passes an
-/// offset inside the area (a position masked by the ring); no bound is
-/// checked here, as the hint reads and writes nothing and cannot fault on
+/// offset inside the area (a position masked by the ring); only debug
+/// builds check it, as the hint reads and writes nothing and cannot fault on
 /// any address.
 #[cfg(all(target_arch = "x86_64", not(target_env = "sgx"), not(miri), not(loom)))]
 #[inline(always)]
@@ -94,8 +94,9 @@ pub(crate) fn prefetch_write(data: &[AtomicU64], byte: usize) {
 mod tests {
     use super::*;
 
-    /// The hint changes nothing, on every word and past the end.
-    /// Arithmetic only, and long under Miri (minutes): natively only.
+    /// `ahead_below` takes exactly the records whose line `AHEAD` on lies
+    /// wholly under the intent. Arithmetic only, and long under Miri
+    /// (minutes): natively only.
     #[test]
     #[cfg_attr(miri, ignore)]
     fn ahead_below_is_the_line_bound() {
@@ -114,6 +115,7 @@ mod tests {
         }
     }
 
+    /// The hint changes nothing, on any byte of the area.
     #[test]
     fn prefetching_changes_no_word() {
         let data: [AtomicU64; 64] = core::array::from_fn(|i| AtomicU64::new(i as u64 * 3));
