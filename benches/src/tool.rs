@@ -144,12 +144,15 @@ pub fn machine() -> String {
 fn describe(cpuinfo: &str) -> String {
     let cpus = cpuinfo
         .lines()
-        .filter(|line| {
-            line.split_once(':')
-                .is_some_and(|(key, _)| key.trim() == "processor")
-        })
+        .filter_map(|line| field_of(line, "processor"))
         .count();
     format!("{}, {cpus} CPUs", cpu_model(cpuinfo))
+}
+
+/// The value of `line` of `/proc/cpuinfo` if it is the field `name`.
+fn field_of<'a>(line: &'a str, name: &str) -> Option<&'a str> {
+    let (key, value) = line.split_once(':')?;
+    (key.trim() == name).then(|| value.trim())
 }
 
 /// The first CPU's model in the text of `/proc/cpuinfo`.
@@ -159,10 +162,7 @@ fn cpu_model(cpuinfo: &str) -> String {
         cpuinfo
             .lines()
             .take_while(|line| !line.trim().is_empty())
-            .find_map(|line| {
-                let (key, value) = line.split_once(':')?;
-                (key.trim() == name).then(|| value.trim())
-            })
+            .find_map(|line| field_of(line, name))
     };
     match (field("model name"), field("cpu family"), field("model")) {
         (Some(name), Some(family), Some(model)) => {
