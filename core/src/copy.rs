@@ -541,11 +541,9 @@ mod wide {
     }
 
     /// Whether the vendor is one whose manual gives the guarantee: Intel or
-    /// AMD (the vendor string is in EBX, EDX, ECX of leaf 0, in that order).
+    /// AMD (`hint::vendor`).
     pub(super) fn documented_vendor() -> bool {
-        let v = core::arch::x86_64::__cpuid(0);
-        let name = [v.ebx, v.edx, v.ecx].map(u32::to_le_bytes);
-        name == [*b"Genu", *b"ineI", *b"ntel"] || name == [*b"Auth", *b"enti", *b"cAMD"]
+        matches!(&crate::hint::vendor(), b"GenuineIntel" | b"AuthenticAMD")
     }
 
     /// Whether `words` starts on a 16-byte boundary.

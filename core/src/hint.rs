@@ -39,13 +39,24 @@ pub(crate) fn write_prefetch() -> bool {
         return false;
     }
     let ext = __cpuid(0x8000_0001);
-    let v = __cpuid(0);
-    let amd = [v.ebx, v.edx, v.ecx].map(u32::to_le_bytes) == [*b"Auth", *b"enti", *b"cAMD"];
+    let amd = vendor() == *b"AuthenticAMD";
     // PREFETCHW: CPUID.80000001H:ECX bit 8 (3DNowPrefetch), and on AMD
     // also implied by EDX bit 29 (long mode) or 31 (3DNow), as AMD's manual
     // says (and Linux assumes). Older CPUs without it may fault on the
     // opcode; it is never issued on them.
     ext.ecx & (1 << 8) != 0 || (amd && ext.edx & (1 << 29 | 1 << 31) != 0)
+}
+
+/// The CPU's vendor string (CPUID leaf 0: EBX, EDX, ECX, in that order),
+/// for the prefetch here and the 16-byte copies' guarantee (`copy::wide`).
+#[cfg(all(target_arch = "x86_64", not(target_env = "sgx"), not(miri), not(loom)))]
+pub(crate) fn vendor() -> [u8; 12] {
+    let v = core::arch::x86_64::__cpuid(0);
+    let mut name = [0; 12];
+    for (to, part) in name.chunks_exact_mut(4).zip([v.ebx, v.edx, v.ecx]) {
+        to.copy_from_slice(&part.to_le_bytes());
+    }
+    name
 }
 
 /// Whether [`prefetch_write`] does anything on this target: never.
